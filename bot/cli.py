@@ -1,0 +1,103 @@
+"""The `articlebot` command line: one group, one module per family of commands.
+
+Settings are built here, once, from the environment, `.env` and the global options, and
+passed down. Every `ArticlebotError` becomes one `Error: ...` line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from retrieval.errors import ArticlebotError
+from retrieval.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AppContext:
+    """What every command receives: the settings, built on first use."""
+
+    def __init__(self, data_dir: Path | None, env_file: Path | None) -> None:
+        self._data_dir = data_dir
+        self._env_file = env_file
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """Settings from the environment, `.env` and the command-line overrides."""
+        if self._settings is None:
+            overrides: dict[str, Any] = {}
+            if self._data_dir is not None:
+                overrides["data_dir"] = self._data_dir
+            try:
+                env_file = self._env_file or ".env"
+                self._settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+            except ValidationError as exc:
+                raise click.ClickException(_settings_error(exc)) from None
+        return self._settings
+
+
+def _settings_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "settings"
+    return f"invalid setting {name}: {first['msg']} (see .env.example)"
+
+
+def handle_errors(func: F) -> F:
+    """Turn our exceptions into one clean line and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ArticlebotError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="articlebot")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Index location (default: $ARTICLEBOT_DATA_DIR or your user data directory).",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Read settings from this file instead of ./.env.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, env_file: Path | None, verbose: bool) -> None:
+    """Ask questions about your news articles and get answers that cite them.
+
+    \b
+    Example usage:
+        articlebot ingest samples/
+        articlebot stats
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    ctx.obj = AppContext(data_dir, env_file)
+
+
+def _register() -> None:
+    from bot import cli_index
+
+    for command in cli_index.COMMANDS:
+        main.add_command(command)
+
+
+_register()

@@ -1,0 +1,198 @@
+"""Commands that build and inspect the index: ingest, list, remove, stats."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bot.cli import AppContext, handle_errors
+from bot.progress import TerminalProgress
+from ingest import IngestReport, run_ingest
+from retrieval import ArticleIndex, IndexStats
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def _print_json(payload: Any) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+@click.command()
+@click.argument("sources", nargs=-1)
+@click.option("--glob", "pattern", help="Only files matching this pattern in directories.")
+@click.option("--rebuild", is_flag=True, help="Re-chunk and re-embed every stored article.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object, no progress.")
+@pass_app
+@handle_errors
+def ingest(
+    app: AppContext, sources: tuple[str, ...], pattern: str | None, rebuild: bool, as_json: bool
+) -> None:
+    """Load articles from files, directories, URLs or RSS/Atom feeds into the index.
+
+    Ingesting an unchanged article again does nothing; a changed one replaces its old
+    passages. Exit status is 1 when any source failed (the others are still stored).
+
+    \b
+    Example usage:
+        articlebot ingest samples/
+        articlebot ingest notes/ --glob '*.md'
+        articlebot ingest https://example.com/story.html https://example.com/feed.xml
+        articlebot ingest --rebuild        # after changing the embedder or chunk size
+    """
+    if not sources and not rebuild:
+        raise click.UsageError("give at least one file, directory, URL or feed (or --rebuild)")
+    settings = app.settings
+    index = ArticleIndex(settings)
+    stderr = Console(stderr=True)
+    show_progress = not as_json and stderr.is_terminal
+    display = TerminalProgress(stderr) if show_progress else nullcontext()
+    try:
+        with display as progress:
+            report = run_ingest(
+                list(sources),
+                index,
+                settings,
+                pattern=pattern,
+                rebuild=rebuild,
+                progress=progress,
+            )
+    except KeyboardInterrupt:
+        click.echo(
+            "Interrupted: run the same command again to finish; nothing stored is lost.", err=True
+        )
+        sys.exit(130)
+    finally:
+        index.close()
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        _print_report(report)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _print_report(report: IngestReport) -> None:
+    console = Console(highlight=False)
+    for item in report.articles:
+        if item["status"] != "unchanged":
+            console.print(
+                f"  {item['status']:<9} {escape(item['title'])} ({item['chunks']} chunks)"
+            )
+    for error in report.errors:
+        click.echo(f"  failed    {error['source']}: {error['reason']}", err=True)
+    resumed = f", resumed {report.resumed}" if report.resumed else ""
+    console.print(
+        f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged},"
+        f" failed {report.failed}{resumed}: {report.chunks} chunks in {report.seconds:.1f} s"
+    )
+
+
+@click.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_app
+@handle_errors
+def list_articles(app: AppContext, as_json: bool) -> None:
+    """List stored articles, newest first.
+
+    \b
+    Example usage:
+        articlebot list
+        articlebot list --json | jq '.[].title'
+    """
+    index = ArticleIndex(app.settings, must_exist=True)
+    try:
+        stored = index.articles()
+    finally:
+        index.close()
+    if as_json:
+        _print_json(
+            [{**s.article.to_dict(), "chunks": s.chunk_count, "indexed": s.indexed} for s in stored]
+        )
+        return
+    table = Table("published", "site", "title", "chunks", "id", box=None)
+    for s in stored:
+        a = s.article
+        table.add_row(
+            a.published.isoformat() if a.published else "undated",
+            escape(a.site or ""),
+            escape(a.title) + ("" if s.indexed else " [yellow](pending)[/]"),
+            str(s.chunk_count),
+            escape(a.id),
+        )
+    Console(highlight=False).print(table)
+    click.echo(f"{len(stored)} articles")
+
+
+@click.command()
+@click.argument("article")
+@click.option("--json", "as_json", is_flag=True, help="Print the removed article as JSON.")
+@pass_app
+@handle_errors
+def remove(app: AppContext, article: str, as_json: bool) -> None:
+    """Remove one article (by id or URL) and all its passages.
+
+    \b
+    Example usage:
+        articlebot remove https://harbourledger.example/2026/03/04/bridge-closure
+    """
+    index = ArticleIndex(app.settings, must_exist=True)
+    try:
+        removed = index.remove(article)
+        index.finish_run()
+    finally:
+        index.close()
+    if as_json:
+        _print_json(removed.to_dict())
+    else:
+        click.echo(f"Removed {removed.title} ({removed.id})")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_app
+@handle_errors
+def stats(app: AppContext, as_json: bool) -> None:
+    """Show what the index holds: articles, chunks, embedder, dates, size, location.
+
+    \b
+    Example usage:
+        articlebot stats
+    """
+    index = ArticleIndex(app.settings, must_exist=True)
+    try:
+        summary = index.stats()
+    finally:
+        index.close()
+    if as_json:
+        _print_json(summary.to_dict())
+    else:
+        _print_stats(summary)
+
+
+def _print_stats(s: IndexStats) -> None:
+    dates = (
+        f"{s.oldest.isoformat()} to {s.newest.isoformat()}"
+        if s.oldest and s.newest
+        else "no dated articles"
+    )
+    pending = f" ({s.pending} pending: run ingest again)" if s.pending else ""
+    lines = [
+        f"articles   {s.articles}{pending}",
+        f"chunks     {s.chunks}",
+        f"embedder   {s.embedder or 'none yet'}" + (f" ({s.dimension}-d)" if s.dimension else ""),
+        f"published  {dates}",
+        f"store      {s.location}",
+        f"data dir   {s.data_dir} ({s.size_bytes / 1e6:.1f} MB)",
+        f"last run   {s.last_ingest or 'never'}",
+    ]
+    click.echo("\n".join(lines))
+
+
+COMMANDS = [ingest, list_articles, remove, stats]

@@ -1,0 +1,50 @@
+"""Normalise article text once, so that chunks and quotes index into one stable string.
+
+Downstream chunking splits on blank lines and cites exact character spans of the cleaned
+text, so `clean_text` must be deterministic and idempotent: cleaning twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Line and paragraph separators that are newlines in all but name ("\r\n" must come first).
+_NEWLINES = {
+    "\r\n": "\n",
+    "\r": "\n",
+    "\x0b": "\n",
+    "\x0c": "\n",
+    "\x85": "\n",
+    "\u2028": "\n",
+    "\u2029": "\n\n",
+}
+_NEWLINE_RE = re.compile("|".join(map(re.escape, _NEWLINES)))
+# C0/C1 control characters except \t and \n, plus zero-width characters (U+200B-U+200D,
+# U+2060, U+FEFF): invisible, they only break search and quoting.
+_DROP_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]")
+# Spaces, tabs and every other Unicode space separator (category Zs): no-break, em, thin...
+_SPACE_RUN_RE = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANK_RUN_RE = re.compile(r"\n{3,}")
+
+
+def clean_text(text: str) -> str:
+    """Return `text` normalised for storage and quoting.
+
+    Newlines unified to ``\\n``; control and zero-width characters removed; runs of
+    spaces/tabs (and other Unicode spaces) collapsed to one space; lines stripped at both
+    ends; at most one blank line between paragraphs; no blank lines around; NFC.
+    """
+    text = _NEWLINE_RE.sub(lambda m: _NEWLINES[m.group(0)], text)
+    text = _DROP_RE.sub("", text)
+    lines = (_SPACE_RUN_RE.sub(" ", line).strip(" ") for line in text.split("\n"))
+    text = _BLANK_RUN_RE.sub("\n\n", "\n".join(lines)).strip("\n")
+    # Last, so that the removals above cannot leave a string that is no longer composed.
+    return unicodedata.normalize("NFC", text)
+
+
+def clean_inline(text: str | None) -> str:
+    """Clean a one-line field (title, author, site): all whitespace becomes single spaces."""
+    if not text:
+        return ""
+    return " ".join(clean_text(text).split())

@@ -1,0 +1,148 @@
+"""RSS and Atom feeds: one article per entry, from the linked page when it can be fetched.
+
+Feeds usually carry only a teaser, so each entry's link is fetched and extracted; when that
+fails (404, timeout, no article text) the entry's own content or summary is used instead,
+and only an entry with neither becomes a SourceError. Like feed readers, we accept feeds
+that feedparser could only read leniently, as long as it found entries.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+from xml.sax import SAXParseException
+
+import feedparser
+
+from ingest.fetch import Fetcher
+from ingest.formats import Draft, Origin, canonical_url, finish_article
+from ingest.formats_web import decode_html, html_draft, html_fragment_to_text, web_kind
+from retrieval.errors import SourceError
+from retrieval.types import Article
+
+log = logging.getLogger(__name__)
+_RSS_AUTHOR_RE = re.compile(r"\S+@\S+\s+\((.+)\)")
+
+
+def parse_feed(data: bytes, origin: Origin, fetcher: Fetcher) -> Iterator[Article | SourceError]:
+    """Yield an Article (or SourceError) per entry; one SourceError if it is no usable feed."""
+    # application/xml without a charset: the XML declaration decides the encoding.
+    headers = {"content-type": "application/xml"}
+    if origin.url:
+        headers["content-location"] = origin.url  # base for relative links
+    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    entries = parsed.get("entries") or []
+    if parsed.get("bozo"):  # read leniently: keep only entries it really found
+        entries = [e for e in entries if e.get("link") or e.get("title") or _entry_text(e)]
+    if not entries:
+        yield SourceError(origin.source, _why_no_entries(parsed))
+        return
+    if parsed.get("bozo"):
+        log.warning("%s: feed read leniently: %s", origin.source, parsed.get("bozo_exception"))
+    site = (parsed.get("feed") or {}).get("title") or None
+    feed_origin = Origin(
+        source=origin.source,
+        stored_source=origin.stored_source,
+        url=None,
+        site=site,
+    )
+    for number, entry in enumerate(entries, start=1):
+        yield entry_article(entry, number, feed_origin, fetcher)
+
+
+def _why_no_entries(parsed: Any) -> str:
+    """The one-line reason a feed yielded nothing."""
+    error = parsed.get("bozo_exception")
+    if parsed.get("bozo") and isinstance(error, SAXParseException):
+        line, column = error.getLineNumber(), error.getColumnNumber()
+        return f"malformed feed: {error.getMessage()} (line {line}, column {column})"
+    if parsed.get("bozo") and error is not None:
+        return f"malformed feed: {str(error).splitlines()[0] if str(error) else error!r}"
+    if not parsed.get("version"):
+        return "not an RSS or Atom feed"
+    return "the feed has no entries"
+
+
+def entry_article(
+    entry: Any, number: int, origin: Origin, fetcher: Fetcher
+) -> Article | SourceError:
+    """One entry: the linked page merged with the entry's metadata, else the entry's content."""
+    link = canonical_url(entry.get("link"))
+    title = _entry_title(entry)
+    label = link or f"{origin.source} entry {number}" + (f' "{title[:60]}"' if title else "")
+    content = _entry_text(entry)
+    fallback = Draft(
+        text=content,
+        title=title,
+        id=None if link else (entry.get("id") or None),
+        url=link,
+        author=_author_name(entry.get("author")),
+        published=entry.get("published") or entry.get("updated"),
+    )
+    if fallback.published is None:  # only the parsed (UTC) form is there
+        fallback.published = entry.get("published_parsed") or entry.get("updated_parsed")
+    failure = "no link"
+    if link:
+        try:
+            return finish_article(_merge(_page_draft(link, fetcher), fallback), origin)
+        except SourceError as exc:
+            failure = exc.reason
+            log.info("%s: using the feed entry's own text: %s", link, failure)
+    if not content.strip():
+        return SourceError(label, f"{failure}, and the entry has no content or summary")
+    try:
+        return finish_article(fallback, origin, label=label)
+    except SourceError as exc:
+        return exc
+
+
+def _page_draft(url: str, fetcher: Fetcher) -> Draft:
+    """Fetch the entry's page and extract it; SourceError unless it is an article page."""
+    fetched = fetcher.fetch(url)
+    if web_kind(fetched, url) != "html":
+        raise SourceError(url, "the link is not an HTML page")
+    html = decode_html(fetched.body, url, charset=fetched.charset, strict=False)
+    return html_draft(html, url, fetched_url=fetched.url)
+
+
+def _merge(page: Draft, entry: Draft) -> Draft:
+    """Page fields win, except the feed's structured date; keep whichever text is longer."""
+    use_entry_text = len(entry.text.strip()) > len(page.text)  # e.g. a paywalled teaser page
+    return Draft(
+        text=entry.text if use_entry_text else page.text,
+        title=page.title or entry.title,
+        url=page.url or entry.url,
+        site=page.site,
+        author=page.author or entry.author,
+        published=entry.published or page.published,
+    )
+
+
+def _entry_text(entry: Any) -> str:
+    """The entry's full content if present, else its summary, as plain text."""
+    for detail in [*(entry.get("content") or []), entry.get("summary_detail")]:
+        if detail and (detail.get("value") or "").strip():
+            value = str(detail["value"])
+            if "html" in str(detail.get("type", "text/html")):
+                return html_fragment_to_text(value)
+            return value
+    return ""
+
+
+def _author_name(author: object) -> str | None:
+    """RSS authors are "email (Name)": keep the name, never publish the address."""
+    if not isinstance(author, str):
+        return None
+    match = _RSS_AUTHOR_RE.fullmatch(author.strip())
+    return match.group(1) if match else author
+
+
+def _entry_title(entry: Any) -> str | None:
+    title = entry.get("title")
+    if not title:
+        return None
+    detail = entry.get("title_detail") or {}
+    return html_fragment_to_text(title) if "html" in str(detail.get("type", "")) else str(title)

@@ -1,0 +1,213 @@
+"""Turn the source strings people type (paths, directories, URLs, feeds) into `Article`s.
+
+Loading never raises for a bad source: every failure is yielded as a `SourceError` naming
+the source and the reason, and the caller reports it and goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import httpx
+
+from ingest.feeds import parse_feed
+from ingest.fetch import Fetcher
+from ingest.formats import FORMATS, SUPPORTED, Origin, decode_text, finish_article, human_size
+from ingest.formats_data import parse_json, parse_jsonl
+from ingest.formats_text import parse_markdown, parse_txt
+from ingest.formats_web import decode_html, decode_plain, html_draft, parse_html, web_kind
+from retrieval.errors import SourceError
+from retrieval.settings import Settings
+from retrieval.types import Article
+
+log = logging.getLogger(__name__)
+
+Loaded = Article | SourceError
+_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_BARE_DOMAIN_RE = re.compile(r"(?:www\.)?[\w-]+(?:\.[\w-]+)+/")
+
+
+def load_sources(
+    sources: Sequence[str],
+    settings: Settings,
+    *,
+    pattern: str | None = None,
+    client: httpx.Client | None = None,
+    allow_private_addresses: bool = True,
+) -> Iterator[Article | SourceError]:
+    """Load every source in order: files, directories (recursive), URLs and feeds.
+
+    pattern: a glob such as "*.md" that filters directory contents (default: every
+    supported extension). allow_private_addresses=False refuses URLs (and redirects) to
+    loopback, private, link-local and reserved addresses.
+    """
+    with Fetcher(
+        settings, client=client, allow_private_addresses=allow_private_addresses
+    ) as fetcher:
+        for source in sources:
+            yield from load_one(source, settings, fetcher, pattern=pattern)
+
+
+def load_url(
+    url: str,
+    settings: Settings,
+    *,
+    client: httpx.Client | None = None,
+    allow_private_addresses: bool = True,
+) -> Iterator[Article | SourceError]:
+    """Load an article page (one Article) or an RSS/Atom feed (one result per entry)."""
+    return load_sources(
+        [url], settings, client=client, allow_private_addresses=allow_private_addresses
+    )
+
+
+def load_path(
+    path: str | os.PathLike[str],
+    settings: Settings,
+    *,
+    pattern: str | None = None,
+    client: httpx.Client | None = None,
+) -> Iterator[Article | SourceError]:
+    """Load a file or a directory tree (the client fetches the pages that feed entries link)."""
+    return load_sources([os.fspath(path)], settings, pattern=pattern, client=client)
+
+
+def load_one(
+    source: str, settings: Settings, fetcher: Fetcher, *, pattern: str | None = None
+) -> Iterator[Article | SourceError]:
+    """Load one source string with a shared fetcher; failures are yielded, never raised."""
+    if not source.strip():
+        yield SourceError(repr(source), "empty source (expected a path or a URL)")
+    elif is_url(source):
+        yield from _guarded(source, _load_url(source.strip(), fetcher))
+    else:
+        yield from _guarded(source, _load_path(source, settings, fetcher, pattern))
+
+
+def is_url(source: str) -> bool:
+    """True for "scheme://..." strings (any scheme: unsupported ones are reported as such)."""
+    return _URL_RE.match(source.strip()) is not None
+
+
+def _guarded(source: str, results: Iterable[Loaded]) -> Iterator[Loaded]:
+    """Turn a raised SourceError, or any unexpected exception, into a yielded SourceError."""
+    try:
+        yield from results
+    except SourceError as exc:
+        yield exc
+    except Exception as exc:  # one broken source must not stop the others
+        log.exception("unexpected error while loading %s", source)
+        yield SourceError(source, f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+def _load_url(url: str, fetcher: Fetcher) -> Iterator[Loaded]:
+    fetched = fetcher.fetch(url)
+    kind = web_kind(fetched, url)
+    origin = Origin(source=url, url=fetched.url)
+    if kind == "feed":
+        yield from parse_feed(fetched.body, origin, fetcher)
+    elif kind == "html":
+        html = decode_html(fetched.body, url, charset=fetched.charset, strict=False)
+        yield finish_article(html_draft(html, url, fetched_url=fetched.url), origin)
+    else:
+        yield parse_txt(decode_plain(fetched.body, fetched.charset), origin)
+
+
+def _load_path(
+    source: str, settings: Settings, fetcher: Fetcher, pattern: str | None
+) -> Iterator[Loaded]:
+    path = Path(source).expanduser()
+    try:
+        path.stat()
+    except FileNotFoundError:
+        hint = f" (for a web page write https://{source})" if _BARE_DOMAIN_RE.match(source) else ""
+        raise SourceError(source, f"no such file or directory{hint}") from None
+    except OSError as exc:
+        raise SourceError(source, (exc.strerror or str(exc)).lower()) from None
+    if path.is_dir():
+        yield from _load_directory(path, source, settings, fetcher, pattern)
+    elif path.is_file():
+        yield from _load_file(path, source, settings, fetcher)
+    else:
+        raise SourceError(source, "not a regular file or directory")
+
+
+def _load_directory(
+    directory: Path, source: str, settings: Settings, fetcher: Fetcher, pattern: str | None
+) -> Iterator[Loaded]:
+    files = sorted(_find_files(directory, pattern))
+    if not files:
+        wanted = f"files matching '{pattern}'" if pattern else "files"
+        raise SourceError(source, f"no supported {wanted} in this directory ({SUPPORTED})")
+    for path in files:
+        yield from _guarded(str(path), _load_file(path, str(path), settings, fetcher))
+
+
+def _find_files(directory: Path, pattern: str | None) -> Iterator[Path]:
+    """Supported files under `directory` matching `pattern`; hidden files and dirs skipped."""
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            path = Path(root, name)
+            if name.startswith(".") or path.suffix.lower() not in FORMATS:
+                continue
+            relative = path.relative_to(directory).as_posix()
+            if pattern and not (
+                fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(relative, pattern)
+            ):
+                continue
+            yield path
+
+
+def _load_file(path: Path, source: str, settings: Settings, fetcher: Fetcher) -> Iterator[Loaded]:
+    extension = path.suffix.lower()
+    kind = FORMATS.get(extension)
+    if kind is None:
+        shown = f"'{extension}'" if extension else "(no extension)"
+        raise SourceError(source, f"unsupported file type {shown} (supported: {SUPPORTED})")
+    data = _read_capped(path, source, settings.max_article_bytes)
+    if not data.strip():
+        raise SourceError(source, "empty file")
+    resolved = path.resolve()
+    origin = Origin(source=source, stored_source=str(resolved), file_uri=resolved.as_uri())
+    if kind == "feed":
+        yield from parse_feed(data, origin, fetcher)
+    elif kind == "html":
+        yield parse_html(decode_html(data, source, charset=None, strict=True), origin)
+    else:
+        yield from _parse_text_file(kind, decode_text(data, source), origin)
+
+
+def _parse_text_file(kind: str, text: str, origin: Origin) -> Iterator[Loaded]:
+    if not text.strip():
+        raise SourceError(origin.source, "empty file")
+    if kind == "text":
+        yield parse_txt(text, origin)
+    elif kind == "markdown":
+        yield parse_markdown(text, origin)
+    elif kind == "jsonl":
+        yield from parse_jsonl(text, origin)
+    else:
+        yield from parse_json(text, origin)
+
+
+def _read_capped(path: Path, source: str, max_bytes: int) -> bytes:
+    """Read at most `max_bytes` (the size is checked again while reading: files grow)."""
+    too_large = SourceError(source, f"larger than {human_size(max_bytes)}")
+    try:
+        if path.stat().st_size > max_bytes:
+            raise too_large
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except PermissionError:
+        raise SourceError(source, "permission denied") from None
+    except OSError as exc:
+        raise SourceError(source, f"could not read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise too_large
+    return data

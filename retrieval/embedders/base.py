@@ -1,0 +1,53 @@
+"""What every embedder offers the rest of articlebot.
+
+An `Embedder` is a LangChain `Embeddings` (so it plugs into `langchain-chroma` as is) that
+also names itself: `model_id` is recorded in the Chroma collection and `dimension` is
+checked against it, so vectors of two different models never get mixed in one index.
+Every embedder returns L2-normalised vectors, so cosine similarity is a dot product.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import numpy as np
+import numpy.typing as npt
+from langchain_core.embeddings import Embeddings
+
+FloatMatrix = npt.NDArray[np.float32]
+
+
+class Embedder(Embeddings):
+    """An embedding model that knows its own id and vector size.
+
+    `model_id` and `dimension` are read-only properties so that a subclass may work
+    them out lazily (an OpenAI-compatible model of unknown size embeds one probe text).
+    """
+
+    @property
+    @abstractmethod
+    def model_id(self) -> str:
+        """Stable name of the vector space, e.g. ``all-MiniLM-L6-v2-onnx-int8``."""
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int:
+        """Length of every vector this embedder returns."""
+
+    @abstractmethod
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed many texts (in order); `[]` for no texts. Vectors are unit length."""
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one search query (same space and model as the documents)."""
+        return self.embed_documents([text])[0]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model_id={self.model_id!r})"
+
+
+def l2_normalise(vectors: FloatMatrix) -> FloatMatrix:
+    """Scale each row to unit length (a row of zeros stays zero instead of becoming NaN)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    normalised: FloatMatrix = (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return normalised

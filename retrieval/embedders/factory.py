@@ -1,0 +1,41 @@
+"""Pick the embedder the settings name; the only place that maps names to classes."""
+
+from __future__ import annotations
+
+from retrieval.embedders.base import Embedder
+from retrieval.embedders.onnx import OnnxEmbedder
+from retrieval.errors import ConfigError
+from retrieval.settings import Settings
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """Build (not load) the embedder of `settings.embedder`.
+
+    Construction is cheap for every kind: models load on first use, so commands that only
+    need `model_id` (listing, status) stay fast. Raises `ConfigError` for a missing setting
+    and `EmbedderError` for missing model files.
+    """
+    kind = settings.embedder
+    batch_size = settings.embed_batch_size
+    if kind == "minilm-onnx":
+        return OnnxEmbedder.minilm(batch_size=batch_size)
+    if kind == "onnx-dir":
+        if settings.onnx_model_dir is None:
+            raise ConfigError(
+                "ARTICLEBOT_ONNX_MODEL_DIR is not set; embedder=onnx-dir needs a directory"
+                " with model.onnx and tokenizer.json."
+            )
+        return OnnxEmbedder.from_dir(settings.onnx_model_dir, batch_size=batch_size)
+    if kind == "openai":
+        from retrieval.embedders.openai import OpenAIEmbedder
+
+        return OpenAIEmbedder.from_settings(settings)
+    if kind == "sentence-transformers":
+        from retrieval.embedders.sentence_transformers import SentenceTransformersEmbedder
+
+        return SentenceTransformersEmbedder(
+            settings.sentence_transformers_model, batch_size=batch_size
+        )
+    raise ConfigError(  # pragma: no cover - Settings validates the name
+        f"unknown embedder {kind!r}; use minilm-onnx, onnx-dir, openai or sentence-transformers"
+    )

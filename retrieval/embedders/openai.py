@@ -1,0 +1,197 @@
+"""Embeddings from OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp...).
+
+Built on `langchain_openai.OpenAIEmbeddings` with ``check_embedding_ctx_length=False``: the
+texts go to the server as they are, so nothing needs tiktoken (whose encodings would be a
+download); chunks are far below every model's context anyway. The openai client retries
+429, 5xx and timeouts itself (``max_retries``) with backoff, honouring ``Retry-After``.
+
+Every failure becomes an `EmbedderError` with one line that names the server and the HTTP
+status; it never carries the API key (servers echo a masked key in 401 messages, so the
+server's text is scrubbed before it is quoted). `langchain_openai` takes ~1 s to import, so
+it is imported only when an OpenAI embedder is made.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+from pydantic import SecretStr
+
+from retrieval.embedders.base import Embedder, l2_normalise
+from retrieval.errors import ConfigError, EmbedderError
+from retrieval.settings import Settings
+
+#: Vector sizes of OpenAI's own models; any other model is measured with one probe text.
+KNOWN_DIMENSIONS: dict[str, int] = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+DEFAULT_MODEL = "text-embedding-3-small"
+_OPENAI_HOST = "api.openai.com"
+#: Sent as the bearer token to a compatible server that needs no key (the client wants one).
+_NO_KEY = "no-key"
+_PROBE_TEXT = "dimension probe"
+_KEYLIKE = re.compile(r"\b(?:sk|pk|key)-[A-Za-z0-9_*.\-]{4,}")
+_MAX_DETAIL = 160
+
+
+class OpenAIEmbedder(Embedder):
+    """Embeddings over the OpenAI ``/v1/embeddings`` API; vectors are re-normalised to unit
+    length because compatible servers do not all return normalised ones."""
+
+    def __init__(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        api_key: SecretStr | None = None,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 2,
+        batch_size: int = 64,
+        dimension: int | None = None,
+    ) -> None:
+        if api_key is None and base_url is None:
+            raise ConfigError(
+                "OPENAI_API_KEY is not set; set it (or OPENAI_BASE_URL for a compatible server"
+                " that needs no key), or use the offline embedder: ARTICLEBOT_EMBEDDER=minilm-onnx."
+            )
+        if api_key is not None and not api_key.get_secret_value().strip():
+            raise ConfigError("OPENAI_API_KEY is empty; set it to your API key.")
+        self.model = model
+        self.base_url = base_url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._api_key = api_key if api_key is not None else SecretStr(_NO_KEY)
+        self._dimension = dimension if dimension is not None else KNOWN_DIMENSIONS.get(model)
+        self._dimension_lock = threading.Lock()
+        self._host = (urlsplit(base_url).netloc or base_url) if base_url else _OPENAI_HOST
+
+        from langchain_openai import OpenAIEmbeddings
+
+        # Every setting is passed explicitly (None included) so that nothing is picked up
+        # from OPENAI_* environment variables behind the Settings object's back.
+        self._client = OpenAIEmbeddings(
+            model=model,
+            api_key=self._api_key,
+            base_url=base_url,
+            organization=None,
+            openai_api_type=None,
+            openai_proxy=None,
+            timeout=timeout,
+            max_retries=max_retries,
+            chunk_size=batch_size,
+            check_embedding_ctx_length=False,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAIEmbedder:
+        """The embedder `settings` describe (model, key, base URL, timeout, retries, batch)."""
+        return cls(
+            model=settings.openai_embedding_model,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            timeout=settings.openai_timeout,
+            max_retries=settings.openai_max_retries,
+            batch_size=settings.embed_batch_size,
+        )
+
+    @property
+    def model_id(self) -> str:
+        """``openai:<model>``: the vector space is the model's, whichever server serves it."""
+        return f"openai:{self.model}"
+
+    @property
+    def dimension(self) -> int:
+        """From the table of OpenAI models, else measured once on a probe text."""
+        if self._dimension is None:
+            with self._dimension_lock:
+                if self._dimension is None:
+                    self._dimension = len(self._embed([_PROBE_TEXT])[0])
+        return self._dimension
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts in order, `batch_size` per request."""
+        if not texts:
+            return []
+        vectors = self._embed(list(texts))
+        if self._dimension is not None and len(vectors[0]) != self._dimension:
+            raise EmbedderError(
+                f"{self._host} returned {len(vectors[0])}-d vectors for {self.model},"
+                f" expected {self._dimension}-d; check OPENAI_BASE_URL and the model name."
+            )
+        return vectors
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        try:
+            raw = self._client.embed_documents(texts)
+            matrix = np.asarray(raw, dtype=np.float32)
+        except EmbedderError:
+            raise
+        except Exception as exc:  # the openai client's errors, or a malformed reply
+            raise EmbedderError(self._describe(exc)) from None
+        if matrix.ndim != 2 or matrix.shape[0] != len(texts) or matrix.shape[1] == 0:
+            raise EmbedderError(
+                f"malformed embeddings reply from {self._host}: expected {len(texts)} vectors,"
+                f" got shape {matrix.shape}"
+            )
+        if not np.isfinite(matrix).all():
+            raise EmbedderError(f"malformed embeddings reply from {self._host}: non-finite values")
+        normalised: list[list[float]] = l2_normalise(matrix).tolist()
+        return normalised
+
+    def _describe(self, exc: BaseException) -> str:
+        """One line saying what went wrong, safe to show and log (no key, no server dump)."""
+        import openai
+
+        where = f"embeddings request to {self._host} ({self.model})"
+        if isinstance(exc, openai.APITimeoutError):
+            return (
+                f"{where} timed out after {self.timeout:g} s"
+                f" ({self.max_retries} retries); raise ARTICLEBOT_OPENAI_TIMEOUT or check"
+                " the server."
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return f"{where} failed: cannot connect; check OPENAI_BASE_URL and the network."
+        if isinstance(exc, openai.APIStatusError):
+            hint = {
+                401: "check OPENAI_API_KEY",
+                403: "the key may not access this model",
+                404: "check the model name and OPENAI_BASE_URL",
+                429: f"rate limited or out of quota after {self.max_retries} retries",
+            }.get(exc.status_code, "server error" if exc.status_code >= 500 else "")
+            detail = self._scrub(_server_message(exc))
+            parts = [f"{where} failed: HTTP {exc.status_code}"]
+            if detail:
+                parts.append(f": {detail}")
+            if hint:
+                parts.append(f" ({hint})")
+            return "".join(parts)
+        if isinstance(exc, openai.OpenAIError):
+            return f"{where} failed: {type(exc).__name__}: {self._scrub(str(exc))}"
+        return f"malformed embeddings reply from {self._host}: {type(exc).__name__}"
+
+    def _scrub(self, text: str) -> str:
+        """Remove the key (and anything key-shaped), squeeze to one short line."""
+        secret = self._api_key.get_secret_value()
+        if secret and secret != _NO_KEY:
+            text = text.replace(secret, "[redacted]")
+        text = _KEYLIKE.sub("[redacted]", text)
+        text = " ".join(text.split())
+        return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+def _server_message(exc: Any) -> str:
+    """The ``error.message`` of an OpenAI-style error body, if there is one."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+    return ""

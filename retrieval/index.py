@@ -1,0 +1,337 @@
+"""The article index: the one owner of Chroma, the catalog and the lexical index.
+
+Writes go through LangChain's indexing API (`index()` with a record manager), which
+embeds only chunks it has not seen and deletes the chunks an updated article no longer
+has. The catalog is written first and marked indexed last, so an interrupted run is
+finished by the next one (`resume`), with nothing lost or doubled.
+
+Example::
+
+    index = ArticleIndex(settings)
+    outcomes = index.upsert([(article, chunks)])
+    print(index.stats().chunks)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cached_property
+from typing import Any, Literal
+
+from chromadb.api import ClientAPI
+from langchain_chroma import Chroma
+from langchain_core.documents import Document
+from langchain_core.indexing import index as langchain_index
+
+from retrieval.catalog import Catalog, StoredArticle
+from retrieval.embedders import Embedder, make_embedder
+from retrieval.errors import IndexMissingError, StoreError
+from retrieval.lexical import LexicalIndex
+from retrieval.records import CatalogRecordManager
+from retrieval.settings import Settings
+from retrieval.store import (
+    DIMENSION_KEY,
+    EMBEDDER_KEY,
+    connect,
+    describe_location,
+    drop_collection,
+    find_collection,
+    open_collection,
+)
+from retrieval.types import Article, Chunk
+
+Status = Literal["added", "updated", "unchanged"]
+_GENERATION = "generation"
+_LAST_INGEST = "last_ingest"
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertOutcome:
+    """What happened to one article in `ArticleIndex.upsert`."""
+
+    article_id: str
+    status: Status
+    chunks: int
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """A summary of the index for `articlebot stats`."""
+
+    articles: int
+    pending: int
+    chunks: int
+    embedder: str | None
+    dimension: int | None
+    location: str
+    data_dir: str
+    size_bytes: int
+    oldest: date | None
+    newest: date | None
+    last_ingest: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "articles": self.articles,
+            "pending": self.pending,
+            "chunks": self.chunks,
+            "embedder": self.embedder,
+            "dimension": self.dimension,
+            "location": self.location,
+            "data_dir": self.data_dir,
+            "size_bytes": self.size_bytes,
+            "oldest": self.oldest.isoformat() if self.oldest else None,
+            "newest": self.newest.isoformat() if self.newest else None,
+            "last_ingest": self.last_ingest,
+        }
+
+
+def embedding_text(article: Article, chunk: Chunk) -> str:
+    """Text that is embedded and BM25-indexed: the title gives a passage its topic."""
+    return f"{article.title}\n\n{chunk.text}"
+
+
+def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
+    """Chroma metadata of a chunk (Chroma refuses None values, so absent keys are left out)."""
+    meta: dict[str, str | int] = {
+        "article_id": article.id,
+        "position": chunk.position,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": article.title,
+    }
+    if article.site:
+        meta["site"] = article.site
+    if article.url:
+        meta["url"] = article.url
+    if article.published:
+        meta["published"] = article.published.isoformat()
+        meta["published_day"] = article.published.toordinal()
+    return meta
+
+
+class ArticleIndex:
+    """Store, update, remove and describe articles; keep Chroma and BM25 in step."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        *,
+        must_exist: bool = False,
+    ) -> None:
+        if must_exist and not settings.catalog_path.exists():
+            raise IndexMissingError(
+                f"no index at {settings.data_dir}; run `articlebot ingest samples/` (or your"
+                " own files, URLs or feeds) first"
+            )
+        self.settings = settings
+        self.catalog = Catalog(settings.catalog_path)
+        self._embedder = embedder
+        self.records = CatalogRecordManager(self.catalog, f"chroma/{settings.collection}")
+
+    # --- connections, opened on first use -----------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder, loaded on first use (listing and stats never need it)."""
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    @cached_property
+    def client(self) -> ClientAPI:
+        """The Chroma client."""
+        return connect(self.settings)
+
+    @cached_property
+    def vectorstore(self) -> Chroma:
+        """LangChain's Chroma store over our collection (checked against the embedder)."""
+        embedder = self.embedder
+        open_collection(self.client, self.settings, embedder.model_id, embedder.dimension)
+        return Chroma(
+            client=self.client,
+            collection_name=self.settings.collection,
+            embedding_function=embedder,
+            create_collection_if_not_exists=False,
+        )
+
+    def close(self) -> None:
+        """Release the catalog connection."""
+        self.catalog.close()
+
+    # --- writing ----------------------------------------------------------------------
+    def status(self, article: Article, chunks: Sequence[Chunk] | None = None) -> Status:
+        """Tell whether upserting this article would add, update or change nothing.
+
+        With `chunks`, new chunk boundaries (other chunk settings) also count as a change.
+        """
+        stored = self.catalog.get(article.id)
+        if stored is None:
+            return "added"
+        if not stored.indexed or stored.content_hash != article.content_hash:
+            return "updated"
+        if chunks is not None:
+            offsets = [(c.position, c.start, c.end) for c in chunks]
+            if offsets != self.catalog.chunks(article.id):
+                return "updated"
+        return "unchanged"
+
+    def upsert(self, items: Sequence[tuple[Article, Sequence[Chunk]]]) -> list[UpsertOutcome]:
+        """Store these articles and their chunks; unchanged ones cost nothing."""
+        ids = [article.id for article, _ in items]
+        if len(set(ids)) < len(ids):  # the same article twice: store in order, one at a time
+            return [outcome for item in items for outcome in self.upsert([item])]
+        outcomes: list[UpsertOutcome] = []
+        todo: list[tuple[Article, Sequence[Chunk]]] = []
+        for article, chunks in items:
+            status = self.status(article, chunks)
+            outcomes.append(UpsertOutcome(article.id, status, len(chunks)))
+            if status != "unchanged":
+                todo.append((article, chunks))
+        if todo:
+            _ = self.vectorstore  # refuse a mismatched embedder before touching the catalog
+            self._bump_generation()
+            for article, chunks in todo:
+                self.catalog.put_pending(article, chunks)
+            self._index([article for article, _ in todo])
+        return outcomes
+
+    def resume(self) -> int:
+        """Finish indexing articles an interrupted run left pending; return how many."""
+        pending = [s.article for s in self.catalog.all(indexed=False)]
+        for start in range(0, len(pending), 32):
+            self._bump_generation()
+            self._index(pending[start : start + 32])
+        return len(pending)
+
+    def _index(self, articles: Sequence[Article]) -> None:
+        docs: list[Document] = []
+        for article in articles:
+            for position, start, end in self.catalog.chunks(article.id):
+                chunk = Chunk(article.id, position, start, end, article.text[start:end])
+                docs.append(
+                    Document(
+                        page_content=embedding_text(article, chunk),
+                        metadata=chunk_metadata(article, chunk),
+                    )
+                )
+        try:
+            langchain_index(
+                docs,
+                self.records,
+                self.vectorstore,
+                cleanup="scoped_full",
+                source_id_key="article_id",
+                batch_size=max(len(docs), 1),
+                key_encoder="sha256",
+            )
+            self._delete_unrecorded([a.id for a in articles])
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"writing to {describe_location(self.settings)} failed: {exc}"
+            ) from exc
+        self.catalog.mark_indexed(a.id for a in articles)
+
+    def _delete_unrecorded(self, article_ids: Sequence[str]) -> None:
+        """Drop vectors of these articles that no record knows (left by a crash)."""
+        known = set(self.records.list_keys(group_ids=list(article_ids)))
+        collection = self.vectorstore._collection
+        where: Any = {"article_id": {"$in": list(article_ids)}}
+        found = collection.get(where=where, include=[])
+        strays = [i for i in found["ids"] if i not in known]
+        if strays:
+            collection.delete(ids=strays)
+
+    def remove(self, id_or_url: str) -> Article:
+        """Delete one article (by id or URL) and all its chunks."""
+        stored = self.catalog.find(id_or_url)
+        if stored is None:
+            raise StoreError(f"no article with id or URL {id_or_url!r}; see `articlebot list`")
+        self._bump_generation()
+        article_id = stored.article.id
+        keys = self.records.list_keys(group_ids=[article_id])
+        collection = find_collection(self.client, self.settings)
+        if collection is not None:
+            collection.delete(where={"article_id": article_id})
+        self.records.delete_keys(keys)
+        self.catalog.delete(article_id)
+        return stored.article
+
+    def reset_vectors(self) -> None:
+        """Empty the vector store and mark every stored article for re-indexing.
+
+        The article texts stay in the catalog, so nothing is lost: the caller re-chunks
+        them (`upsert`) or, if interrupted, the next run's `resume` re-embeds them.
+        """
+        self._bump_generation()
+        self.catalog.mark_all_pending()
+        drop_collection(self.client, self.settings)
+        self.__dict__.pop("vectorstore", None)
+        self.records.clear()
+
+    def _bump_generation(self) -> int:
+        generation = int(self.catalog.get_meta(_GENERATION) or 0) + 1
+        self.catalog.set_meta(_GENERATION, str(generation))
+        return generation
+
+    def finish_run(self) -> None:
+        """Bring the lexical index up to date and note the time of this ingest."""
+        self.lexical()
+        self.catalog.set_meta(_LAST_INGEST, datetime.now(UTC).isoformat(timespec="seconds"))
+
+    # --- lexical index -------------------------------------------------------------------
+    def lexical(self) -> LexicalIndex:
+        """Return the BM25 index, rebuilt first if it is missing or stale."""
+        generation = int(self.catalog.get_meta(_GENERATION) or 0)
+        loaded = LexicalIndex.load(self.settings.lexical_dir)
+        if loaded is not None and loaded[1] == generation:
+            return loaded[0]
+        keys, texts = [], []
+        for stored in self.catalog.all(indexed=True):
+            article = stored.article
+            for position, start, end in self.catalog.chunks(article.id):
+                chunk = Chunk(article.id, position, start, end, article.text[start:end])
+                keys.append((article.id, position))
+                texts.append(embedding_text(article, chunk))
+        built = LexicalIndex.build(keys, texts)
+        built.save(self.settings.lexical_dir, generation)
+        return built
+
+    # --- reading -------------------------------------------------------------------------
+    def articles(self) -> list[StoredArticle]:
+        """Every stored article, newest first."""
+        return self.catalog.all()
+
+    def stats(self) -> IndexStats:
+        """Describe the index without loading the embedder."""
+        total, indexed, _ = self.catalog.counts()
+        collection = find_collection(self.client, self.settings)
+        metadata = (collection.metadata or {}) if collection is not None else {}
+        oldest, newest = self.catalog.date_range()
+        dimension = metadata.get(DIMENSION_KEY)
+        return IndexStats(
+            articles=total,
+            pending=total - indexed,
+            chunks=collection.count() if collection is not None else 0,
+            embedder=metadata.get(EMBEDDER_KEY),
+            dimension=int(dimension) if dimension is not None else None,
+            location=describe_location(self.settings),
+            data_dir=str(self.settings.data_dir),
+            size_bytes=_tree_size(self.settings),
+            oldest=oldest,
+            newest=newest,
+            last_ingest=self.catalog.get_meta(_LAST_INGEST),
+        )
+
+
+def _tree_size(settings: Settings) -> int:
+    total = 0
+    for path in settings.data_dir.rglob("*"):
+        if path.is_file():
+            total += path.stat().st_size
+    return total

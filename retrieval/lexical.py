@@ -1,0 +1,110 @@
+"""The lexical (BM25) side of the index, kept beside Chroma.
+
+Local Chroma has no sparse index, so articlebot keeps a `bm25s` index of the same chunks,
+persisted in the data directory. bm25s cannot add documents to a built index, so it is
+rebuilt from the catalog after each change; a generation number says which catalog state
+it matches, and a stale or missing index is rebuilt on open.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+ChunkKey = tuple[str, int]  # (article id, chunk position)
+
+_KEYS_FILE = "keys.json"
+_MANIFEST_FILE = "manifest.json"
+
+
+def _tokenizer() -> bm25s.tokenization.Tokenizer:
+    return bm25s.tokenization.Tokenizer(
+        stopwords="en", stemmer=Stemmer.Stemmer("english"), lower=True
+    )
+
+
+class LexicalIndex:
+    """BM25 over chunk texts; results are chunk keys with their scores."""
+
+    def __init__(
+        self,
+        keys: Sequence[ChunkKey],
+        retriever: bm25s.BM25 | None,
+        tokenizer: bm25s.tokenization.Tokenizer,
+    ) -> None:
+        self.keys = list(keys)
+        self._retriever = retriever
+        self._tokenizer = tokenizer
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def build(cls, keys: Sequence[ChunkKey], texts: Sequence[str]) -> LexicalIndex:
+        """Index these chunk texts (keys[i] names texts[i])."""
+        tokenizer = _tokenizer()
+        if not texts:
+            return cls([], None, tokenizer)
+        tokens = tokenizer.tokenize(list(texts), show_progress=False, return_as="tuple")
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        return cls(keys, retriever, tokenizer)
+
+    def search(
+        self, query: str, k: int, mask: np.ndarray | None = None
+    ) -> list[tuple[ChunkKey, float]]:
+        """Return up to k (key, score) pairs with a positive score, best first."""
+        if self._retriever is None or k <= 0:
+            return []
+        tokens = self._tokenizer.tokenize(
+            [query], update_vocab=False, show_progress=False, return_as="string"
+        )
+        if not tokens or not tokens[0]:
+            return []
+        k = min(k, len(self.keys))
+        docs, scores = self._retriever.retrieve(
+            [tokens[0]], k=k, show_progress=False, n_threads=1, weight_mask=mask
+        )
+        return [
+            (self.keys[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
+        ]
+
+    def save(self, directory: Path, generation: int) -> None:
+        """Write the index next to its target, then swap it in, so a crash leaves no half."""
+        fresh = directory.with_name(directory.name + ".new")
+        old = directory.with_name(directory.name + ".old")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir(parents=True)
+        if self._retriever is not None:
+            self._retriever.save(str(fresh))
+            self._tokenizer.save_vocab(str(fresh))
+        (fresh / _KEYS_FILE).write_text(json.dumps(self.keys), encoding="utf-8")
+        (fresh / _MANIFEST_FILE).write_text(
+            json.dumps({"generation": generation, "chunks": len(self.keys)}), encoding="utf-8"
+        )
+        shutil.rmtree(old, ignore_errors=True)
+        if directory.exists():
+            directory.rename(old)
+        fresh.rename(directory)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, directory: Path) -> tuple[LexicalIndex, int] | None:
+        """Return the saved index and its generation, or None if absent or unreadable."""
+        try:
+            manifest = json.loads((directory / _MANIFEST_FILE).read_text(encoding="utf-8"))
+            keys = [(str(a), int(p)) for a, p in json.loads((directory / _KEYS_FILE).read_text())]
+            tokenizer = _tokenizer()
+            retriever = None
+            if keys:
+                retriever = bm25s.BM25.load(str(directory), mmap=False)
+                tokenizer.load_vocab(str(directory))
+            return cls(keys, retriever, tokenizer), int(manifest["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None

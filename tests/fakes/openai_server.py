@@ -1,0 +1,330 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: no network, no mocks.
+
+The real `openai` client (retries, timeouts, base64 decoding and all) talks to it over HTTP,
+so the tests exercise exactly what production does. It runs a Starlette app under uvicorn in
+a background thread on a random free port; the `openai_server` fixture starts one per test
+and stops it at teardown (no thread or socket outlives the test).
+
+What it answers:
+
+* ``POST /v1/embeddings``: deterministic vectors (hashed bag of words, `dimension` floats,
+  unit length), so similar texts get similar vectors; honours ``encoding_format`` (float or
+  the client's default base64) and ``dimensions``.
+* Anything scripted with `enqueue(...)`: each request takes the first queued
+  `ScriptedResponse` whose `path` matches (or that has none), else gets the normal answer.
+  `ScriptedResponse.error(429)`, `.error(500)`, `.error(401)`, `.slow(seconds)`,
+  `.malformed()`, or any status/body/headers/delay.
+
+Every request is recorded in `requests` (`RecordedRequest`: path, headers, parsed JSON).
+
+Adding an endpoint (e.g. ``/v1/chat/completions``): write a handler
+``(server, body) -> starlette Response`` and register it with `add_route`, or add it to
+`FakeOpenAIServer._default_routes`. Scripting, recording, auth and delays then apply to it
+unchanged; `sse_response` builds a streaming (``text/event-stream``) reply from chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+Handler = Callable[["FakeOpenAIServer", Any], Response | Awaitable[Response]]
+
+_WORD = re.compile(r"\w+")
+#: Makes the openai client retry after 1 ms instead of its 0.5 s+ backoff (fast tests).
+FAST_RETRY = {"retry-after-ms": "1"}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server received it (header names lower-case)."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    json: Any
+
+    @property
+    def bearer(self) -> str | None:
+        """The token of ``Authorization: Bearer ...``, if any."""
+        value = self.headers.get("authorization", "")
+        return value[7:] if value.lower().startswith("bearer ") else None
+
+
+@dataclass(frozen=True)
+class ScriptedResponse:
+    """One scripted answer; the defaults mean "the normal answer, at once".
+
+    `body` replaces the normal JSON answer, `raw` sends bytes as they are (for malformed
+    replies), `delay` waits first (for timeout tests; cut short when the server stops),
+    `path` restricts it to one endpoint.
+    """
+
+    status: int = 200
+    body: Any = None
+    raw: bytes | None = None
+    delay: float = 0.0
+    headers: Mapping[str, str] = field(default_factory=dict)
+    path: str | None = None
+
+    @classmethod
+    def ok(cls, path: str | None = None) -> ScriptedResponse:
+        """The normal answer (useful to hold a place in the queue)."""
+        return cls(path=path)
+
+    @classmethod
+    def error(
+        cls, status: int, message: str = "scripted error", *, path: str | None = None
+    ) -> ScriptedResponse:
+        """An OpenAI-style error body with `status`; retried by the client after 1 ms."""
+        kinds = {401: "invalid_request_error", 429: "rate_limit_exceeded"}
+        body = {"error": {"message": message, "type": kinds.get(status, "server_error")}}
+        return cls(status=status, body=body, headers=FAST_RETRY, path=path)
+
+    @classmethod
+    def slow(cls, seconds: float, path: str | None = None) -> ScriptedResponse:
+        """The normal answer after `seconds` (longer than the client timeout = a timeout)."""
+        return cls(delay=seconds, path=path)
+
+    @classmethod
+    def malformed(cls, path: str | None = None) -> ScriptedResponse:
+        """HTTP 200 with a JSON content type and a body that is not JSON."""
+        return cls(raw=b'{"object": "list", "data": [', path=path)
+
+
+def hashed_embedding(text: str, dimension: int) -> list[float]:
+    """Deterministic unit vector: words hashed into `dimension` signed buckets."""
+    vector = np.zeros(dimension, dtype=np.float64)
+    for word in _WORD.findall(text.lower()):
+        digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+        bucket = int.from_bytes(digest[:4], "little") % dimension
+        vector[bucket] += 1.0 if digest[4] & 1 else -1.0
+    norm = float(np.linalg.norm(vector))
+    if norm == 0.0:
+        vector[0], norm = 1.0, 1.0
+    return [float(x) for x in vector / norm]
+
+
+def sse_response(events: Iterable[Any], *, done: bool = True) -> StreamingResponse:
+    """A ``text/event-stream`` reply: one ``data: <json>`` event per item, then [DONE]."""
+
+    def lines() -> Iterator[bytes]:
+        for event in events:
+            yield f"data: {json.dumps(event)}\n\n".encode()
+        if done:
+            yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(lines(), media_type="text/event-stream")
+
+
+def _embeddings(server: FakeOpenAIServer, body: Any) -> Response:
+    """``POST /v1/embeddings`` as OpenAI answers it."""
+    if not isinstance(body, dict) or "input" not in body or "model" not in body:
+        return _error_response(400, "'model' and 'input' are required")
+    inputs = body["input"]
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    if not isinstance(inputs, list) or not inputs:
+        return _error_response(400, "'input' must be a string or a non-empty list")
+    dimension = body.get("dimensions") or server.dimension
+    data = []
+    for index, item in enumerate(inputs):
+        text = item if isinstance(item, str) else " ".join(str(t) for t in item)
+        vector = hashed_embedding(text, int(dimension))
+        embedding: Any = vector
+        if body.get("encoding_format") == "base64":
+            embedding = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+        data.append({"object": "embedding", "index": index, "embedding": embedding})
+    tokens = sum(len(_WORD.findall(str(item))) for item in inputs)
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "model": body["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
+
+
+def _error_response(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": "invalid_request_error"}}, status)
+
+
+class FakeOpenAIServer:
+    """An OpenAI-compatible server in a background thread; use as a context manager.
+
+    `api_key`, when set, is required as the bearer token (a wrong one gets OpenAI's 401,
+    whose message quotes part of the key, as the real API does).
+    """
+
+    def __init__(self, *, dimension: int = 32, api_key: str | None = None) -> None:
+        self.dimension = dimension
+        self.api_key = api_key
+        self.requests: list[RecordedRequest] = []
+        self._queue: list[ScriptedResponse] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._routes: dict[str, Handler] = self._default_routes()
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @staticmethod
+    def _default_routes() -> dict[str, Handler]:
+        return {"/v1/embeddings": _embeddings}
+
+    def add_route(self, path: str, handler: Handler) -> None:
+        """Serve POST `path` with `handler` (before `start`)."""
+        if self._server is not None:
+            raise RuntimeError("add routes before the server starts")
+        self._routes[path] = handler
+
+    @property
+    def base_url(self) -> str:
+        """What to pass as OPENAI_BASE_URL: ``http://127.0.0.1:<port>/v1``."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def enqueue(self, *responses: ScriptedResponse) -> None:
+        """Queue scripted answers; each is used once, in order."""
+        with self._lock:
+            self._queue.extend(responses)
+
+    @property
+    def pending(self) -> int:
+        """Scripted answers not used yet."""
+        with self._lock:
+            return len(self._queue)
+
+    def requests_to(self, path: str) -> list[RecordedRequest]:
+        """The recorded requests to one path (e.g. ``/v1/embeddings``)."""
+        return [r for r in self.requests if r.path == path]
+
+    # -- serving --------------------------------------------------------------------------
+
+    def _next_scripted(self, path: str) -> ScriptedResponse | None:
+        with self._lock:
+            for index, scripted in enumerate(self._queue):
+                if scripted.path is None or scripted.path == path:
+                    return self._queue.pop(index)
+        return None
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake up when the server is stopping (teardown never waits on it)."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, 0.02))
+
+    async def _dispatch(self, request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        self.requests.append(
+            RecordedRequest(request.method, request.url.path, dict(request.headers), body)
+        )
+        scripted = self._next_scripted(request.url.path) or ScriptedResponse()
+        if scripted.delay:
+            await self._sleep(scripted.delay)
+        if scripted.raw is not None:
+            return Response(
+                scripted.raw, scripted.status, dict(scripted.headers), "application/json"
+            )
+        if scripted.body is not None or scripted.status != 200:
+            return JSONResponse(scripted.body, scripted.status, dict(scripted.headers))
+        if self.api_key is not None:
+            token = self.requests[-1].bearer or ""
+            if token != self.api_key:
+                masked = f"{token[:3]}{'*' * max(0, len(token) - 7)}{token[-4:]}"
+                return _error_response(401, f"Incorrect API key provided: {masked}.")
+        handler = self._routes.get(request.url.path)
+        if handler is None:
+            return _error_response(404, f"no fake endpoint {request.url.path}")
+        result = handler(self, body)
+        if not isinstance(result, Response):
+            result = await result
+        if scripted.headers:
+            result.headers.update(scripted.headers)
+        return result
+
+    def _app(self) -> Starlette:
+        return Starlette(routes=[Route("/{path:path}", self._dispatch, methods=["POST", "GET"])])
+
+    def start(self) -> FakeOpenAIServer:
+        """Bind a free port on 127.0.0.1, serve in a thread, return once it accepts."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self._app(),
+            log_level="error",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            http="h11",
+            timeout_graceful_shutdown=2,
+        )
+        self._socket = sock
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-openai", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the fake OpenAI server did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread; idempotent."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            if self._thread.is_alive():  # pragma: no cover - would be a bug here
+                raise RuntimeError("the fake OpenAI server did not stop")
+        if self._socket is not None:
+            self._socket.close()
+        self._thread = None
+        self._socket = None
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@pytest.fixture
+def openai_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
+    """A started `FakeOpenAIServer` (dimension 32, any key accepted), stopped at teardown.
+
+    Proxies are bypassed for 127.0.0.1, so a proxy in the environment cannot intercept.
+    """
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+    with FakeOpenAIServer() as server:
+        yield server

@@ -1,0 +1,86 @@
+"""kill -9 during ingest: the next run finishes the job, nothing lost or doubled."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from retrieval.index import ArticleIndex
+from retrieval.settings import Settings
+
+N_ARTICLES = 48
+
+
+def write_corpus(path: Path) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(N_ARTICLES):
+            text = "\n\n".join(
+                f"Report {n}, part {p}: the county board reviewed budget line {n * 7 + p}"
+                f" and heard from {p + 2} residents about road works near school {n}."
+                for p in range(12)
+            )
+            record = {"id": f"crash-{n}", "title": f"Board report {n}", "text": text}
+            out.write(json.dumps(record) + "\n")
+
+
+def catalog_rows(data_dir: Path) -> int:
+    try:
+        with sqlite3.connect(data_dir / "catalog.sqlite3", timeout=5) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def ingest(data_dir: Path, corpus: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "--data-dir", str(data_dir), "ingest", str(corpus)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ARTICLEBOT_CHUNK_SIZE": "200", "ARTICLEBOT_CHUNK_OVERLAP": "40"},
+    )
+
+
+def assert_consistent(data_dir: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=data_dir, chunk_size=200, chunk_overlap=40)  # type: ignore[call-arg]
+    index = ArticleIndex(settings, must_exist=True)
+    stored = index.articles()
+    assert len(stored) == N_ARTICLES and all(s.indexed for s in stored)
+    collection = index.vectorstore._collection
+    for s in stored:
+        ids = collection.get(where={"article_id": s.article.id}, include=[])["ids"]
+        assert len(ids) == s.chunk_count, s.article.id
+        assert sorted(ids) == sorted(index.records.list_keys(group_ids=[s.article.id]))
+    assert collection.count() == sum(s.chunk_count for s in stored)
+    lexical_keys = sorted(index.lexical().keys)
+    expected = sorted(
+        (s.article.id, p) for s in stored for p, _, _ in index.catalog.chunks(s.article.id)
+    )
+    assert lexical_keys == expected
+    assert index.lexical().search("road works near school 17", 1)[0][0][0] == "crash-17"
+    index.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after_rows", [1, 17, 33])
+def test_kill_9_mid_ingest_then_rerun(tmp_path: Path, kill_after_rows: int) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    write_corpus(corpus)
+    data_dir = tmp_path / "data"
+    proc = ingest(data_dir, corpus)
+    deadline = time.monotonic() + 60
+    while catalog_rows(data_dir) < kill_after_rows and proc.poll() is None:
+        assert time.monotonic() < deadline, "ingest made no progress"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    rerun = ingest(data_dir, corpus)
+    assert rerun.wait(timeout=120) == 0
+    assert_consistent(data_dir)
