@@ -89,7 +89,8 @@ def main(ctx: click.Context, data_dir: Path | None, env_file: Path | None, verbo
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "bm25s", "chromadb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = AppContext(data_dir, env_file)
 
 

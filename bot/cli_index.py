@@ -79,7 +79,7 @@ def ingest(
 
 
 def _print_report(report: IngestReport) -> None:
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     for item in report.articles:
         if item["status"] != "unchanged":
             console.print(
@@ -126,7 +126,7 @@ def list_articles(app: AppContext, as_json: bool) -> None:
             str(s.chunk_count),
             escape(a.id),
         )
-    Console(highlight=False).print(table)
+    Console(highlight=False, soft_wrap=True).print(table)
     click.echo(f"{len(stored)} articles")
 
 

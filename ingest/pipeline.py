@@ -107,6 +107,22 @@ def run_ingest(
     return report
 
 
+def ingest_articles(
+    articles: Iterable[Article],
+    index: ArticleIndex,
+    settings: Settings,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Store articles that are already loaded (e.g. an eval set) and report what happened."""
+    started = time.perf_counter()
+    report = IngestReport()
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    _store(articles, index, chunker, report, progress)
+    index.finish_run()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
 def _collect_errors(
     items: Iterable[Article | SourceError], report: IngestReport, progress: Progress | None
 ) -> Iterator[Article]:

@@ -148,6 +148,25 @@ class Catalog:
         )
         return _stored(rows[0]) if rows else None
 
+    def get_many(self, article_ids: Sequence[str]) -> dict[str, Article]:
+        """Return the stored articles with these ids (missing ones are left out)."""
+        found: dict[str, Article] = {}
+        for start in range(0, len(article_ids), 500):
+            part = list(article_ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.query(
+                f"SELECT {_ARTICLE_COLUMNS}, content_hash, indexed, 0 FROM articles a"
+                f" WHERE id IN ({marks})",
+                part,
+            )
+            found.update((str(r[0]), _stored(r).article) for r in rows)
+        return found
+
+    def filter_fields(self) -> list[tuple[str, str | None, date | None]]:
+        """Return (id, site, published) of every indexed article, for search filters."""
+        rows = self.query("SELECT id, site, published FROM articles WHERE indexed = 1")
+        return [(str(i), _opt(s), date.fromisoformat(str(p)) if p else None) for i, s, p in rows]
+
     def find(self, id_or_url: str) -> StoredArticle | None:
         """Look an article up by id, or else by URL."""
         found = self.get(id_or_url)

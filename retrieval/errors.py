@@ -6,7 +6,8 @@
     ├── StoreError           the index (Chroma, catalog, lexical index) is unusable
     │   ├── IndexMissingError     nothing has been ingested yet
     │   └── EmbedderMismatchError the index was built with another embedder
-    └── EmbedderError        the embedding model could not be loaded or run
+    ├── EmbedderError        the embedding model could not be loaded or run
+    └── LLMError             the chat model failed (timeout, 429, 5xx, malformed reply)
 
 Only the command line and the bot turn these into user text; library code raises them.
 """
@@ -45,3 +46,7 @@ class EmbedderMismatchError(StoreError):
 
 class EmbedderError(ArticlebotError):
     """The embedding model could not be loaded or failed to run."""
+
+
+class LLMError(ArticlebotError):
+    """The chat model could not produce an answer; the message never holds the API key."""

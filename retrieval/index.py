@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
 from langchain_core.indexing import index as langchain_index
@@ -132,6 +133,7 @@ class ArticleIndex:
         self.catalog = Catalog(settings.catalog_path)
         self._embedder = embedder
         self.records = CatalogRecordManager(self.catalog, f"chroma/{settings.collection}")
+        self._lexical_cache: tuple[LexicalIndex, int] | None = None
 
     # --- connections, opened on first use -----------------------------------------------
     @property
@@ -157,6 +159,12 @@ class ArticleIndex:
             embedding_function=embedder,
             create_collection_if_not_exists=False,
         )
+
+    def collection(self) -> Collection | None:
+        """The raw Chroma collection for searching (checked against the embedder), if any."""
+        if find_collection(self.client, self.settings) is None:
+            return None
+        return self.vectorstore._collection
 
     def close(self) -> None:
         """Release the catalog connection."""
@@ -285,11 +293,19 @@ class ArticleIndex:
         self.catalog.set_meta(_LAST_INGEST, datetime.now(UTC).isoformat(timespec="seconds"))
 
     # --- lexical index -------------------------------------------------------------------
+    def generation(self) -> int:
+        """A number that changes whenever the stored chunks change."""
+        return int(self.catalog.get_meta(_GENERATION) or 0)
+
     def lexical(self) -> LexicalIndex:
         """Return the BM25 index, rebuilt first if it is missing or stale."""
-        generation = int(self.catalog.get_meta(_GENERATION) or 0)
+        generation = self.generation()
+        cached = self._lexical_cache
+        if cached is not None and cached[1] == generation:
+            return cached[0]
         loaded = LexicalIndex.load(self.settings.lexical_dir)
         if loaded is not None and loaded[1] == generation:
+            self._lexical_cache = loaded
             return loaded[0]
         keys, texts = [], []
         for stored in self.catalog.all(indexed=True):
@@ -300,6 +316,7 @@ class ArticleIndex:
                 texts.append(embedding_text(article, chunk))
         built = LexicalIndex.build(keys, texts)
         built.save(self.settings.lexical_dir, generation)
+        self._lexical_cache = (built, generation)
         return built
 
     # --- reading -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ it matches, and a stale or missing index is rebuilt on open.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,6 +75,21 @@ class LexicalIndex:
         return [
             (self.keys[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
         ]
+
+    def idf(self, stem: str) -> float:
+        """BM25's inverse document frequency of a stem.
+
+        A stem no chunk has gets the highest possible IDF: a question about something the
+        articles never mention must not look well covered by what they do mention.
+        """
+        n = len(self.keys)
+        df = 0
+        if self._retriever is not None:
+            token = self._retriever.vocab_dict.get(stem)
+            if token is not None:
+                indptr = self._retriever.scores["indptr"]
+                df = int(indptr[token + 1] - indptr[token])
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def save(self, directory: Path, generation: int) -> None:
         """Write the index next to its target, then swap it in, so a crash leaves no half."""

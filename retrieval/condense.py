@@ -1,0 +1,55 @@
+"""Offline follow-up rewriting: carry the previous turn's entities into a short question.
+
+"How much will it cost?" after "When does the Sallow Street Bridge reopen?" is searched
+as "How much will it cost? Sallow Street Bridge". A heuristic, not a model: it only adds
+words, so a question that already names its subject is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from retrieval.answer import Turn
+
+# Capitalised runs ("Sallow Street Bridge", "U.S. Army"), acronyms and numbers.
+_ENTITY = re.compile(
+    r"\b(?:[A-Z][\w'’.-]*(?:\s+(?:of|the|de|al|for|and)?\s*[A-Z][\w'’.-]*)*|\d[\d,.]*%?)"
+)
+# Words that point back at the previous turn's subject.
+_POINTERS = re.compile(
+    r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then|"
+    r"the same|the other)\b",
+    re.IGNORECASE,
+)
+_QUESTION_WORDS = {
+    "What", "When", "Where", "Who", "Whom", "Whose", "Why", "How", "Which", "Is", "Are",
+    "Was", "Were", "Did", "Do", "Does", "Can", "Could", "Will", "Would", "Should", "And",
+    "But", "So", "Has", "Have", "Had", "The", "A", "An", "In", "On", "At", "I", "Tell",
+}  # fmt: skip
+
+
+def entities(text: str) -> list[str]:
+    """Names and numbers in `text`, in order, without question words."""
+    found = []
+    for match in _ENTITY.finditer(text):
+        words = match.group().strip(" .").split()
+        while words and words[0] in _QUESTION_WORDS:
+            words = words[1:]
+        if words:
+            found.append(" ".join(words))
+    return list(dict.fromkeys(found))
+
+
+def condense(question: str, history: Sequence[Turn]) -> str:
+    """Return a standalone question: the follow-up plus the entities it leaves implicit."""
+    question = question.strip()
+    if not history:
+        return question
+    if entities(question) and not _POINTERS.search(question):
+        return question  # it names its own subject
+    previous = history[-1]
+    carried = entities(previous.question) or entities(previous.answer)[:3]
+    lowered = question.lower()
+    missing = [e for e in carried if e.lower() not in lowered]
+    return f"{question} {' '.join(missing)}" if missing else question

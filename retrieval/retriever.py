@@ -1,0 +1,210 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (bm25s) candidates, fused and re-scored.
+
+    retriever = HybridRetriever(index)
+    hits = retriever.search("When does the bridge reopen?", SearchFilters(k=5))
+
+Each side returns a pool of candidates; their scores are z-normalised per query and mixed
+(`fuse`), then every candidate is re-scored by its best sentence (`rescore`), overlapping
+chunks of one article are collapsed and each article is capped, so several articles can
+be cited. The same code runs against embedded Chroma and a Chroma server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+
+from retrieval.answer import SearchFilters
+from retrieval.index import ArticleIndex
+from retrieval.lexical import ChunkKey
+from retrieval.scoring import QueryTerms, fuse, recency_boost, sentence_score
+from retrieval.sentences import sentence_spans
+from retrieval.types import Article, Chunk, Hit
+
+Mode = Literal["hybrid", "dense", "lexical"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalConfig:
+    """Knobs tuned on the dev set (see docs/retrieval.md)."""
+
+    pool: int = 50  # candidates taken from each side
+    alpha: float = 0.5  # weight of the dense side in the fusion
+    rescore_top: int = 20  # fused candidates re-scored by their best sentence
+    sentence_weight: float = 1.0  # weight of the best-sentence score against the fused one
+    per_article: int = 2  # most chunks of one article in the results
+
+
+class HybridRetriever:
+    """Find the passages that best answer a question."""
+
+    def __init__(
+        self, index: ArticleIndex, mode: Mode = "hybrid", config: RetrievalConfig | None = None
+    ) -> None:
+        self.index = index
+        self.mode = mode
+        self.config = config or RetrievalConfig()
+        self._cache: dict[str, Article] = {}
+        self._cache_generation = -1
+
+    def search(self, question: str, filters: SearchFilters | None = None) -> list[Hit]:
+        """Return up to `filters.k` hits, best first."""
+        filters = filters or SearchFilters()
+        pool = max(self.config.pool, filters.k)
+        dense = self._dense(question, filters, pool) if self.mode != "lexical" else []
+        lexical = self._lexical(question, filters, pool) if self.mode != "dense" else []
+        alpha = {"hybrid": self.config.alpha, "dense": 1.0, "lexical": 0.0}[self.mode]
+        fused = fuse(dense, lexical, alpha)
+        hits = self._hits(fused, dict(dense), dict(lexical))
+        hits = self._rescore(question, hits)
+        dated = [h.article.published for h in hits if h.article.published]
+        if filters.prefer_recent and dated:
+            newest = max(dated)
+            hits = sorted(
+                hits, key=lambda h: h.score + recency_boost(h.article, newest), reverse=True
+            )
+        return _diversify(hits, filters.k, self.config.per_article)
+
+    # --- candidates ------------------------------------------------------------------------
+    def _dense(
+        self, question: str, filters: SearchFilters, pool: int
+    ) -> list[tuple[ChunkKey, float]]:
+        collection = self.index.collection()
+        if collection is None or collection.count() == 0:
+            return []
+        vector = np.asarray(self.index.embedder.embed_query(question), dtype=np.float32)
+        result = collection.query(
+            query_embeddings=vector.reshape(1, -1),
+            n_results=min(pool, collection.count()),
+            where=_where(filters),
+            include=["metadatas", "distances"],
+        )
+        metadatas = (result.get("metadatas") or [[]])[0]
+        distances = (result.get("distances") or [[]])[0]
+        return [
+            ((str(m["article_id"]), int(m["position"])), 1.0 - float(d))  # type: ignore[arg-type]
+            for m, d in zip(metadatas, distances, strict=True)
+        ]
+
+    def _lexical(
+        self, question: str, filters: SearchFilters, pool: int
+    ) -> list[tuple[ChunkKey, float]]:
+        lexical = self.index.lexical()
+        mask = self._mask(lexical.keys, filters)
+        if mask is not None and not mask.any():
+            return []
+        return lexical.search(question, pool, mask=mask)
+
+    def _mask(self, keys: Sequence[ChunkKey], filters: SearchFilters) -> np.ndarray | None:
+        if not (filters.site or filters.since or filters.until):
+            return None
+        allowed = {
+            aid
+            for aid, site, published in self.index.catalog.filter_fields()
+            if _passes(site, published, filters)
+        }
+        return np.array([1.0 if key[0] in allowed else 0.0 for key in keys], dtype=np.float32)
+
+    def _articles(self, ids: Sequence[str]) -> dict[str, Article]:
+        generation = self.index.generation()
+        if generation != self._cache_generation or len(self._cache) > 4096:
+            self._cache = {}
+            self._cache_generation = generation
+        missing = [i for i in dict.fromkeys(ids) if i not in self._cache]
+        if missing:
+            self._cache.update(self.index.catalog.get_many(missing))
+        return {i: self._cache[i] for i in ids if i in self._cache}
+
+    # --- turning keys into hits ----------------------------------------------------------------
+    def _hits(
+        self,
+        fused: list[tuple[ChunkKey, float]],
+        dense: dict[ChunkKey, float],
+        lexical: dict[ChunkKey, float],
+    ) -> list[Hit]:
+        articles = self._articles([key[0] for key, _ in fused])
+        offsets: dict[str, dict[int, tuple[int, int]]] = {}
+        hits = []
+        for key, score in fused:
+            article = articles.get(key[0])
+            if article is None:
+                continue
+            if key[0] not in offsets:
+                offsets[key[0]] = {p: (s, e) for p, s, e in self.index.catalog.chunks(key[0])}
+            span = offsets[key[0]].get(key[1])
+            if span is None:
+                continue
+            chunk = Chunk(article.id, key[1], span[0], span[1], article.text[span[0] : span[1]])
+            hits.append(Hit(article, chunk, score, dense.get(key), lexical.get(key)))
+        return hits
+
+    def _rescore(self, question: str, hits: list[Hit]) -> list[Hit]:
+        top = self.config.rescore_top
+        if not hits or top <= 0 or self.config.sentence_weight <= 0:
+            return hits
+        terms = QueryTerms.of(question, self.index.lexical())
+        head = []
+        for hit in hits[:top]:
+            text = hit.article.text
+            best = max(
+                (
+                    sentence_score(terms, text[s:e])
+                    for s, e in sentence_spans(text, hit.chunk.start, hit.chunk.end)
+                ),
+                default=0.0,
+            )
+            head.append(_with_score(hit, hit.score + self.config.sentence_weight * best))
+        head.sort(key=lambda h: h.score, reverse=True)
+        floor = min((h.score for h in head), default=0.0)
+        tail = [_with_score(h, min(h.score, floor)) for h in hits[top:]]
+        return head + tail
+
+
+def _with_score(hit: Hit, score: float) -> Hit:
+    return Hit(hit.article, hit.chunk, score, hit.dense, hit.lexical)
+
+
+def _diversify(hits: list[Hit], k: int, per_article: int) -> list[Hit]:
+    """Drop chunks overlapping a better one of the same article; cap chunks per article."""
+    chosen: list[Hit] = []
+    per: dict[str, int] = {}
+    for hit in hits:
+        if per.get(hit.article.id, 0) >= per_article:
+            continue
+        if any(_overlaps(hit.chunk, c.chunk) for c in chosen if c.article.id == hit.article.id):
+            continue
+        chosen.append(hit)
+        per[hit.article.id] = per.get(hit.article.id, 0) + 1
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+def _overlaps(a: Chunk, b: Chunk) -> bool:
+    shared = min(a.end, b.end) - max(a.start, b.start)
+    return shared > 0.5 * min(a.end - a.start, b.end - b.start)
+
+
+def _where(filters: SearchFilters) -> Any:
+    clauses: list[dict[str, Any]] = []
+    if filters.site:
+        clauses.append({"site": filters.site})
+    if filters.since:
+        clauses.append({"published_day": {"$gte": filters.since.toordinal()}})
+    if filters.until:
+        clauses.append({"published_day": {"$lte": filters.until.toordinal()}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _passes(site: str | None, published: date | None, filters: SearchFilters) -> bool:
+    if filters.site and site != filters.site:
+        return False
+    if filters.since and (published is None or published < filters.since):
+        return False
+    return not (filters.until and (published is None or published > filters.until))

@@ -1,0 +1,95 @@
+"""Small pure scoring functions shared by the retriever and the offline answerer."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+from retrieval.lexical import ChunkKey, LexicalIndex
+from retrieval.types import Article
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_STOP = frozenset(STOPWORDS_EN)
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_stemmer.stemWord(word))
+
+
+def stems(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, stemmed words: the same analysis as the BM25 index."""
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTerms:
+    """The question's content stems, each weighted by its rarity (IDF) in the corpus."""
+
+    weights: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        """Sum of the weights: what a sentence covering every term would score."""
+        return sum(self.weights.values())
+
+    @classmethod
+    def of(cls, question: str, lexical: LexicalIndex | None = None) -> QueryTerms:
+        """Weigh the question's stems by IDF (all 1.0 when no index is given)."""
+        unique = dict.fromkeys(stems(question))
+        if lexical is None:
+            return cls({s: 1.0 for s in unique})
+        return cls({s: lexical.idf(s) for s in unique})
+
+
+def sentence_score(terms: QueryTerms, sentence: str) -> float:
+    """Share of the question's IDF mass that the sentence covers, in [0, 1]."""
+    total = terms.total
+    if total <= 0:
+        return 0.0
+    present = set(stems(sentence))
+    return sum(w for s, w in terms.weights.items() if s in present) / total
+
+
+def _zscores(values: Sequence[float]) -> list[float]:
+    if not values:
+        return []
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return [(v - mean) / std if std > 1e-9 else 0.0 for v in values]
+
+
+def fuse(
+    dense: Sequence[tuple[ChunkKey, float]],
+    lexical: Sequence[tuple[ChunkKey, float]],
+    alpha: float,
+) -> list[tuple[ChunkKey, float]]:
+    """Mix z-normalised dense and lexical scores: alpha * dense + (1 - alpha) * lexical.
+
+    A candidate found by one side only gets the other side's lowest pool score, a
+    conservative stand-in for "not in its top N".
+    """
+    dz = dict(zip([k for k, _ in dense], _zscores([s for _, s in dense]), strict=True))
+    lz = dict(zip([k for k, _ in lexical], _zscores([s for _, s in lexical]), strict=True))
+    d_floor = min(dz.values(), default=0.0)
+    l_floor = min(lz.values(), default=0.0)
+    keys = list(dict.fromkeys([k for k, _ in dense] + [k for k, _ in lexical]))
+    scored = [(k, alpha * dz.get(k, d_floor) + (1 - alpha) * lz.get(k, l_floor)) for k in keys]
+    scored.sort(key=lambda pair: pair[1], reverse=True)
+    return scored
+
+
+def recency_boost(article: Article, newest: date, half_life_days: float = 30) -> float:
+    """A bonus in [0, 0.5] that halves for every `half_life_days` older than `newest`."""
+    if article.published is None:
+        return 0.0
+    age = max((newest - article.published).days, 0)
+    return float(0.5 * 0.5 ** (age / half_life_days))
