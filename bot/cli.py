@@ -95,9 +95,9 @@ def main(ctx: click.Context, data_dir: Path | None, env_file: Path | None, verbo
 
 
 def _register() -> None:
-    from bot import cli_index
+    from bot import cli_ask, cli_eval, cli_index
 
-    for command in cli_index.COMMANDS:
+    for command in [*cli_index.COMMANDS, *cli_ask.COMMANDS, *cli_eval.COMMANDS]:
         main.add_command(command)
 
 

@@ -1,9 +1,10 @@
 """The offline answerer: no LLM, no key. It answers with the article's own sentences.
 
-It picks, from the retrieved passages, the sentence that covers most of the question's
-rare words (see `scoring.sentence_score`), adds a second sentence from another article
-when that one adds something and the answer stays short, and cites each verbatim. When
-the evidence is weak it says `REFUSAL` instead of quoting something loosely related.
+From the top passages it takes the sentence that covers most of the question's rare words
+(`scoring.sentence_score`, helped by the passage's rank), adds the next best sentence while
+the answer stays within 300 characters, and cites each verbatim. When the evidence is weak
+(top passage's cosine + best sentence's coverage under a threshold tuned on the dev set)
+it says `REFUSAL` instead of quoting something loosely related.
 """
 
 from __future__ import annotations
@@ -12,24 +13,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.answer import Answerer, SearchFilters, Turn
+from retrieval.answer_types import answer_type, offers_new
 from retrieval.citations import make_citation
 from retrieval.condense import condense
 from retrieval.prompts import REFUSAL
 from retrieval.retriever import HybridRetriever
-from retrieval.scoring import QueryTerms, sentence_score, stems
+from retrieval.scoring import QueryTerms, minmax, sentence_score, stems
 from retrieval.sentences import sentence_spans
 from retrieval.types import Answer, Citation, Hit
 
 
 @dataclass(frozen=True, slots=True)
 class OfflineConfig:
-    """Thresholds tuned on the dev set (docs/retrieval.md has the numbers)."""
+    """Composition and refusal knobs, tuned on the dev set (see docs/retrieval.md)."""
 
-    min_coverage: float = 0.5  # share of the question's IDF mass the best sentence must hold
-    min_dense: float = 0.25  # cosine of the best passage, when the dense side found it
-    rank_weight: float = 0.15  # bonus for sentences of higher-ranked passages
+    passages: int = 3  # top passages whose sentences may answer
+    rank_weight: float = 0.5  # weight of the passage's min-max score in a sentence's score
     max_chars: int = 300  # longest answer the composer writes
-    second_min_gain: float = 0.2  # new coverage a second sentence must add
+    max_sentences: int = 2
+    type_bonus: float = 0.15  # for a sentence with a new item of the asked-for kind
+    second_min_ratio: float = 0.5  # a further sentence needs this share of the best coverage
+    local_weight: float = 0.0  # down-weigh question terms that most candidate sentences share
+    min_evidence: float = 0.843  # refuse under: top cosine + best sentence coverage
+    min_coverage: float = 0.38  # refuse under, when no dense score exists (lexical mode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,59 +67,83 @@ class OfflineAnswerer(Answerer):
         filters: SearchFilters | None = None,
     ) -> Answer:
         """Answer from the articles, or say plainly that they don't."""
-        history = list(history)[-self.history_turns :] if self.history_turns else []
-        standalone = condense(question, history)
+        recent = list(history)[-self.history_turns :] if self.history_turns else []
+        standalone = condense(question, recent)
         hits = self.retriever.search(standalone, filters)
         terms = QueryTerms.of(standalone, self.retriever.index.lexical())
-        candidates = self._candidates(terms, hits)
-        if not candidates or not self._supported(candidates[0], hits):
+        candidates = self._candidates(standalone, terms, hits)
+        if not candidates or not self._supported(candidates, hits):
             return Answer(REFUSAL, (), False, standalone)
-        chosen = self._compose(terms, candidates)
         citations: list[Citation] = []
-        parts: list[str] = []
-        for cand in chosen:
+        for cand in self._compose(candidates):
             citation = make_citation(len(citations) + 1, cand.hit.article, cand.start, cand.end)
-            if citation is None:
-                continue
-            citations.append(citation)
-            parts.append(f"{citation.quote} [{citation.n}]")
+            if citation is not None:
+                citations.append(citation)
         if not citations:
             return Answer(REFUSAL, (), False, standalone)
-        return Answer(" ".join(parts), tuple(citations), True, standalone)
+        text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+        return Answer(text, tuple(citations), True, standalone)
 
-    def _candidates(self, terms: QueryTerms, hits: Sequence[Hit]) -> list[_Candidate]:
-        found: dict[tuple[str, int], _Candidate] = {}
-        for rank, hit in enumerate(hits):
-            text = hit.article.text
-            for start, end in sentence_spans(text, hit.chunk.start, hit.chunk.end):
-                coverage = sentence_score(terms, text[start:end])
-                score = coverage + self.config.rank_weight / (rank + 1)
-                key = (hit.article.id, start)
-                if key not in found or found[key].score < score:
-                    found[key] = _Candidate(hit, start, end, coverage, score)
-        return sorted(found.values(), key=lambda c: c.score, reverse=True)
+    def _candidates(
+        self, question: str, terms: QueryTerms, hits: Sequence[Hit]
+    ) -> list[_Candidate]:
+        kind = answer_type(question)
+        top = list(hits[: self.config.passages])
+        ranks = minmax([h.score for h in top])
+        spans = [
+            (hit, rank, start, end)
+            for hit, rank in zip(top, ranks, strict=True)
+            for start, end in sentence_spans(hit.article.text, hit.chunk.start, hit.chunk.end)
+        ]
+        focus = _focus(terms, [h.article.text[s:e] for h, _, s, e in spans], self.config)
+        found: list[_Candidate] = []
+        for hit, rank, start, end in spans:
+            sentence = hit.article.text[start:end]
+            coverage = sentence_score(terms, sentence)
+            score = sentence_score(focus, sentence) + self.config.rank_weight * rank
+            if offers_new(kind, question, sentence):
+                score += self.config.type_bonus
+            found.append(_Candidate(hit, start, end, coverage, score))
+        return sorted(found, key=lambda c: c.score, reverse=True)
 
-    def _supported(self, best: _Candidate, hits: Sequence[Hit]) -> bool:
-        if best.coverage < self.config.min_coverage:
-            return False
+    def _supported(self, candidates: Sequence[_Candidate], hits: Sequence[Hit]) -> bool:
+        coverage = max(c.coverage for c in candidates)
         dense = [h.dense for h in hits if h.dense is not None]
-        return not dense or max(dense) >= self.config.min_dense
+        if not dense:
+            return coverage >= self.config.min_coverage
+        top = hits[0].dense if hits[0].dense is not None else min(dense)
+        return top + coverage >= self.config.min_evidence
 
-    def _compose(self, terms: QueryTerms, candidates: list[_Candidate]) -> list[_Candidate]:
-        best = candidates[0]
-        chosen = [best]
-        covered = _covered(terms, best)
-        for cand in candidates[1:4]:
-            if cand.hit.article.id == best.hit.article.id:
-                continue
-            gain = sum(terms.weights[s] for s in _covered(terms, cand) - covered)
-            size = (best.end - best.start) + (cand.end - cand.start)
-            enough = gain >= self.config.second_min_gain * terms.total
-            if enough and size <= self.config.max_chars:
-                chosen.append(cand)
+    def _compose(self, candidates: Sequence[_Candidate]) -> list[_Candidate]:
+        """The best sentence, then the next best ones while the answer stays short."""
+        chosen: list[_Candidate] = []
+        floor = self.config.second_min_ratio * candidates[0].coverage
+        seen_text: set[str] = set()
+        length = 0
+        for cand in candidates:
+            if len(chosen) == self.config.max_sentences:
                 break
+            sentence = cand.hit.article.text[cand.start : cand.end]
+            if sentence in seen_text:  # the same sentence in a syndicated copy
+                continue
+            if chosen and (
+                length + len(sentence) + 1 > self.config.max_chars or cand.coverage < floor
+            ):
+                continue
+            chosen.append(cand)
+            seen_text.add(sentence)
+            length += len(sentence) + 1
         return chosen
 
 
-def _covered(terms: QueryTerms, cand: _Candidate) -> set[str]:
-    return set(stems(cand.hit.article.text[cand.start : cand.end])) & set(terms.weights)
+def _focus(terms: QueryTerms, sentences: Sequence[str], config: OfflineConfig) -> QueryTerms:
+    """Re-weigh terms: those most candidate sentences share tell them apart least."""
+    if config.local_weight <= 0 or not sentences:
+        return terms
+    present = [set(stems(s)) for s in sentences]
+    n = len(present)
+    weights = {}
+    for stem, weight in terms.weights.items():
+        share = sum(stem in p for p in present) / n
+        weights[stem] = weight * (1 - config.local_weight * share)
+    return QueryTerms(weights, terms.bigrams)

@@ -21,7 +21,7 @@ import numpy as np
 from retrieval.answer import SearchFilters
 from retrieval.index import ArticleIndex
 from retrieval.lexical import ChunkKey
-from retrieval.scoring import QueryTerms, fuse, recency_boost, sentence_score
+from retrieval.scoring import QueryTerms, fuse, minmax, recency_boost, sentence_score
 from retrieval.sentences import sentence_spans
 from retrieval.types import Article, Chunk, Hit
 
@@ -35,7 +35,7 @@ class RetrievalConfig:
     pool: int = 50  # candidates taken from each side
     alpha: float = 0.5  # weight of the dense side in the fusion
     rescore_top: int = 20  # fused candidates re-scored by their best sentence
-    sentence_weight: float = 1.0  # weight of the best-sentence score against the fused one
+    sentence_weight: float = 1.5  # weight of the best-sentence score against the fused one
     per_article: int = 2  # most chunks of one article in the results
 
 
@@ -143,25 +143,22 @@ class HybridRetriever:
         return hits
 
     def _rescore(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """Re-rank the head by min-max(fused) + weight * best sentence score."""
         top = self.config.rescore_top
         if not hits or top <= 0 or self.config.sentence_weight <= 0:
             return hits
         terms = QueryTerms.of(question, self.index.lexical())
-        head = []
-        for hit in hits[:top]:
+        head = hits[:top]
+        base = minmax([h.score for h in head])
+        rescored = []
+        for hit, fused in zip(head, base, strict=True):
             text = hit.article.text
-            best = max(
-                (
-                    sentence_score(terms, text[s:e])
-                    for s, e in sentence_spans(text, hit.chunk.start, hit.chunk.end)
-                ),
-                default=0.0,
-            )
-            head.append(_with_score(hit, hit.score + self.config.sentence_weight * best))
-        head.sort(key=lambda h: h.score, reverse=True)
-        floor = min((h.score for h in head), default=0.0)
-        tail = [_with_score(h, min(h.score, floor)) for h in hits[top:]]
-        return head + tail
+            spans = sentence_spans(text, hit.chunk.start, hit.chunk.end)
+            best = max((sentence_score(terms, text[s:e]) for s, e in spans), default=0.0)
+            rescored.append(_with_score(hit, fused + self.config.sentence_weight * best))
+        rescored.sort(key=lambda h: h.score, reverse=True)
+        tail = [_with_score(h, -1.0 - i) for i, h in enumerate(hits[top:])]  # keep their order
+        return rescored + tail
 
 
 def _with_score(hit: Hit, score: float) -> Hit:

@@ -118,10 +118,10 @@ class Settings(BaseSettings):
 
     # --- ingest ---------------------------------------------------------------------
     chunk_size: int = Field(
-        default=600, ge=100, le=8000, description="Target chunk length in characters."
+        default=1500, ge=100, le=8000, description="Target chunk length in characters."
     )
     chunk_overlap: int = Field(
-        default=100, ge=0, le=2000, description="Characters shared by neighbouring chunks."
+        default=200, ge=0, le=2000, description="Characters shared by neighbouring chunks."
     )
     fetch_timeout: float = Field(
         default=20.0, gt=0, description="Seconds allowed for downloading one URL."

@@ -10,6 +10,9 @@ What it answers:
 * ``POST /v1/embeddings``: deterministic vectors (hashed bag of words, `dimension` floats,
   unit length), so similar texts get similar vectors; honours ``encoding_format`` (float or
   the client's default base64) and ``dimensions``.
+* ``POST /v1/chat/completions``: the next reply queued with `enqueue_chat(...)` (else
+  `DEFAULT_CHAT_REPLY`), as one JSON completion, or as SSE chunks ending with
+  ``data: [DONE]`` when the request says ``"stream": true``.
 * Anything scripted with `enqueue(...)`: each request takes the first queued
   `ScriptedResponse` whose `path` matches (or that has none), else gets the normal answer.
   `ScriptedResponse.error(429)`, `.error(500)`, `.error(401)`, `.slow(seconds)`,
@@ -17,7 +20,7 @@ What it answers:
 
 Every request is recorded in `requests` (`RecordedRequest`: path, headers, parsed JSON).
 
-Adding an endpoint (e.g. ``/v1/chat/completions``): write a handler
+Adding an endpoint (e.g. ``/v1/responses``): write a handler
 ``(server, body) -> starlette Response`` and register it with `add_route`, or add it to
 `FakeOpenAIServer._default_routes`. Scripting, recording, auth and delays then apply to it
 unchanged; `sse_response` builds a streaming (``text/event-stream``) reply from chunks.
@@ -50,6 +53,8 @@ Handler = Callable[["FakeOpenAIServer", Any], Response | Awaitable[Response]]
 _WORD = re.compile(r"\w+")
 #: Makes the openai client retry after 1 ms instead of its 0.5 s+ backoff (fast tests).
 FAST_RETRY = {"retry-after-ms": "1"}
+#: What chat completions answer when no reply is queued: obviously canned.
+DEFAULT_CHAT_REPLY = "No scripted reply."
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,31 @@ def _embeddings(server: FakeOpenAIServer, body: Any) -> Response:
     )
 
 
+def _chat_completions(server: FakeOpenAIServer, body: Any) -> Response:
+    """``POST /v1/chat/completions`` as OpenAI answers it, with the next scripted reply."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return _error_response(400, "'model' and 'messages' are required")
+    text = server._next_chat_reply()
+    model = str(body.get("model", "fake-chat"))
+    head = {"id": "chatcmpl-fake", "created": int(time.time()), "model": model}
+    if not body.get("stream"):
+        message = {"role": "assistant", "content": text}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        return JSONResponse(
+            {**head, "object": "chat.completion", "choices": [choice], "usage": usage}
+        )
+    pieces = [{"role": "assistant", "content": ""}]
+    pieces += [{"content": p} for p in re.findall(r"\s*\S+", text)]
+    chunks: list[dict[str, Any]] = [
+        {**head, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": d}]}
+        for d in pieces
+    ]
+    stop = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    chunks.append({**head, "object": "chat.completion.chunk", "choices": [stop]})
+    return sse_response(chunks)
+
+
 def _error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": "invalid_request_error"}}, status)
 
@@ -179,6 +209,7 @@ class FakeOpenAIServer:
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
         self._queue: list[ScriptedResponse] = []
+        self._chat_replies: list[str] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._routes: dict[str, Handler] = self._default_routes()
@@ -189,7 +220,7 @@ class FakeOpenAIServer:
 
     @staticmethod
     def _default_routes() -> dict[str, Handler]:
-        return {"/v1/embeddings": _embeddings}
+        return {"/v1/embeddings": _embeddings, "/v1/chat/completions": _chat_completions}
 
     def add_route(self, path: str, handler: Handler) -> None:
         """Serve POST `path` with `handler` (before `start`)."""
@@ -206,6 +237,20 @@ class FakeOpenAIServer:
         """Queue scripted answers; each is used once, in order."""
         with self._lock:
             self._queue.extend(responses)
+
+    def enqueue_chat(self, *replies: str) -> None:
+        """Queue the texts that the next chat completions answer with, in order."""
+        with self._lock:
+            self._chat_replies.extend(replies)
+
+    def _next_chat_reply(self) -> str:
+        with self._lock:
+            return self._chat_replies.pop(0) if self._chat_replies else DEFAULT_CHAT_REPLY
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        """The recorded ``/v1/chat/completions`` requests, oldest first."""
+        return self.requests_to("/v1/chat/completions")
 
     @property
     def pending(self) -> int:

@@ -1,0 +1,188 @@
+"""The `articlebot eval` command: measure retrieval, answers and refusals on a labelled set."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bot.cli import AppContext, handle_errors
+from bot.evaluation import (
+    MODES,
+    EvalOptions,
+    EvalReport,
+    ModeMetrics,
+    load_articles,
+    load_questions,
+    run_eval,
+)
+from bot.progress import TerminalProgress
+
+pass_app = click.make_pass_decorator(AppContext)
+
+_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("R@1", "recall_at_1"),
+    ("R@5", "recall_at_5"),
+    ("R@10", "recall_at_10"),
+    ("MRR", "mrr"),
+    ("ans\ngold", "answer_containment"),
+    ("cite\nprec", "citation_precision"),
+    ("false\nrefus", "false_refusal_rate"),
+    ("OOC\nrefus", "refusal_rate_out_of_corpus"),
+    ("unans\nrefus", "refusal_rate_unanswerable"),
+    ("p50\nms", "p50_ms"),
+    ("p95\nms", "p95_ms"),
+    ("ans\nchars", "mean_answer_chars"),
+)
+
+_LEGEND = (
+    "ans gold: the answer contains a gold answer; cite prec: verbatim quotes holding one;"
+    " refus: share refused of answerable (false), held-out (OOC) or unanswerable questions"
+)
+
+
+@click.command(name="eval")
+@click.option(
+    "--articles",
+    "articles_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON Lines of {id, title, text, url, published}.",
+)
+@click.option(
+    "--questions",
+    "questions_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON Lines of {id, question, answers, article_id, answerable}.",
+)
+@click.option(
+    "--retriever",
+    "retrievers",
+    multiple=True,
+    type=click.Choice([*MODES, "all"]),
+    help="Retriever mode to evaluate; repeat it for several (default: all).",
+)
+@click.option(
+    "--out-of-corpus",
+    type=click.FloatRange(0.0, 0.9),
+    default=0.2,
+    show_default=True,
+    help="Share of articles held out of the index; their questions must be refused.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the hold-out and --limit."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N questions."
+)
+@click.option(
+    "--k",
+    type=click.IntRange(1, 50),
+    default=10,
+    show_default=True,
+    help="Passages searched for recall/MRR.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_app
+@handle_errors
+def eval_command(
+    app: AppContext,
+    articles_path: Path,
+    questions_path: Path,
+    retrievers: tuple[str, ...],
+    out_of_corpus: float,
+    seed: int,
+    limit: int | None,
+    k: int,
+    as_json: bool,
+) -> None:
+    """Score retrieval, answers and refusals on a labelled question set, per retriever mode.
+
+    The articles go into a throwaway index (your own index is not touched), except a
+    seeded share held out so that questions about them test refusal. Metrics: recall@1/5/10
+    and MRR (a hit is a passage of the gold article holding a gold answer), answer
+    containment, citation precision, refusal rates, latency and answer length.
+
+    With --json one object is printed. For one mode its metrics are top-level keys
+    (recall_at_1, mrr, ...) with "retriever": MODE. For several modes they are under
+    "modes": {MODE: {...}} and the hybrid mode's metrics (or, without hybrid, the first
+    mode's) are also repeated at top level, so `jq .recall_at_1` always works. "corpus"
+    describes the run. A metric with no question of its kind is null.
+
+    \b
+    Example usage:
+        articlebot eval --articles eval/articles.jsonl --questions eval/questions.jsonl
+        articlebot eval --articles a.jsonl --questions q.jsonl --retriever hybrid --json
+        articlebot eval --articles a.jsonl --questions q.jsonl --limit 100 --seed 1
+    """
+    articles = load_articles(articles_path)
+    questions = load_questions(questions_path, {a.id for a in articles})
+    modes = tuple(m for m in MODES if m in retrievers or "all" in retrievers) or MODES
+    options = EvalOptions(modes, out_of_corpus, seed, limit, k)
+    stderr = Console(stderr=True)
+    display = TerminalProgress(stderr) if stderr.is_terminal else nullcontext()
+    try:
+        with display as progress:
+            report = run_eval(app.settings, articles, questions, options, progress)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    if as_json:
+        click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+    else:
+        _print_report(report)
+
+
+def report_json(report: EvalReport) -> dict[str, Any]:
+    """The --json shape: hybrid's (or the first mode's) metrics are always at top level."""
+    first = next(iter(report.modes))
+    corpus = {
+        "articles": report.articles,
+        "held_out": report.held_out,
+        "seed": report.options.seed,
+        "k": report.options.k,
+        "answerer": report.answerer,
+        "seconds": round(report.seconds, 1),
+    }
+    if len(report.modes) == 1:
+        return {"retriever": first, **report.modes[first].to_dict(), "corpus": corpus}
+    name = "all" if len(report.modes) == len(MODES) else ",".join(report.modes)
+    modes = {mode: metrics.to_dict() for mode, metrics in report.modes.items()}
+    return {"retriever": name, **modes[first], "modes": modes, "corpus": corpus}
+
+
+def _print_report(report: EvalReport) -> None:
+    table = Table("mode", box=None, pad_edge=False, collapse_padding=True)
+    for title, _ in _COLUMNS:
+        table.add_column(title, justify="right", overflow="fold")
+    for mode, metrics in report.modes.items():
+        table.add_row(mode, *(_cell(metrics, key) for _, key in _COLUMNS))
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a file or pipe: never squeeze the table to 80 columns
+        console = Console(highlight=False, width=160)
+    console.print(table)
+    n = next(iter(report.modes.values())).n_questions
+    console.print(
+        f"Corpus: {report.articles} articles, {report.held_out} held out of the index"
+        f" (seed {report.options.seed}); {n} questions; {report.answerer} answerer;"
+        f" k={report.options.k};"
+        f" {report.seconds:.1f} s"
+    )
+    console.print(_LEGEND, style="dim")
+
+
+def _cell(metrics: ModeMetrics, key: str) -> str:
+    value: Any = getattr(metrics, key)
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if key.endswith(("_ms", "_chars")) else f"{value:.3f}"
+
+
+COMMANDS = [eval_command]

@@ -1,0 +1,118 @@
+"""The offline answerer on the real news article: correct, verbatim citations; honest refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from ingest import ingest_articles
+from ingest.sources import load_sources
+from retrieval.answer import SearchFilters, Turn
+from retrieval.answer_offline import OfflineAnswerer
+from retrieval.citations import is_verbatim
+from retrieval.index import ArticleIndex
+from retrieval.prompts import REFUSAL
+from retrieval.retriever import HybridRetriever
+from retrieval.settings import Settings
+from retrieval.types import Answer, Article
+from tests.conftest import SAMPLES_DIR, SHARED_DATA
+
+REAL_ARTICLE = SHARED_DATA / "articles" / "iraq-pm-us-troops-baghdad-strike.txt"
+
+
+def load(settings: Settings, *paths: str) -> list[Article]:
+    items = list(load_sources(list(paths), settings))
+    articles = [a for a in items if isinstance(a, Article)]
+    assert len(articles) == len(items), items
+    return articles
+
+
+@pytest.fixture(scope="module")
+def news_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArticleIndex]:
+    """The real article plus the samples (so retrieval has something to choose from)."""
+    if not REAL_ARTICLE.exists():
+        pytest.skip("the shared article is not available")
+    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("news"))  # type: ignore[call-arg]
+    index = ArticleIndex(settings)
+    ingest_articles(
+        load(settings, str(REAL_ARTICLE), str(SAMPLES_DIR / "articles")), index, settings
+    )
+    yield index
+    index.close()
+
+
+@pytest.fixture
+def answerer(news_index: ArticleIndex) -> OfflineAnswerer:
+    return OfflineAnswerer(HybridRetriever(news_index))
+
+
+def assert_cited(answer: Answer, expected: str, article_hint: str) -> None:
+    assert answer.found, answer
+    assert expected.lower() in answer.text.lower()
+    assert answer.citations
+    for citation in answer.citations:
+        assert is_verbatim(citation)
+        core = citation.quote.strip("… ")
+        assert core in citation.article.text
+        assert citation.article.text[citation.start : citation.end] == core
+        assert f"[{citation.n}]" in answer.text
+    assert any(article_hint in c.article.title for c in answer.citations)
+    cited = next(c for c in answer.citations if expected.lower() in c.quote.lower())
+    assert cited.article.published is None or cited.article.site
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who was killed in the Baghdad strike on Jan. 4?", "Mushtaq Jawad Kazim al-Jawari"),
+        ("How many US troops are inside Iraq?", "2,500"),
+        ("Which militia did Abu-Taqwaa lead?", "Harakat-al-Nujaba"),
+        ("When did the U.S. designate Harakat-al-Nujaba a terrorist organization?", "2019"),
+    ],
+)
+def test_factual_questions_get_a_verbatim_citation(
+    answerer: OfflineAnswerer, question: str, expected: str
+) -> None:
+    assert_cited(answerer.answer(question), expected, "Iraq")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the best recipe for lasagne?",
+        "Who won the Eastmere mayoral election?",
+        "What interest rate did the central bank set?",
+    ],
+)
+def test_off_topic_questions_are_refused(answerer: OfflineAnswerer, question: str) -> None:
+    answer = answerer.answer(question)
+    assert not answer.found
+    assert answer.text == REFUSAL
+    assert answer.citations == ()
+
+
+def test_answers_stay_short(answerer: OfflineAnswerer) -> None:
+    answer = answerer.answer("What did Iraq's prime minister say about the American presence?")
+    assert answer.found
+    text_without_markers = answer.text.replace("[1]", "").replace("[2]", "")
+    assert len(text_without_markers) <= 320
+
+
+def test_follow_up_carries_the_subject(answerer: OfflineAnswerer) -> None:
+    first = answerer.answer("When is the Sallow Street Bridge now expected to reopen?")
+    assert_cited(first, "May 18", "Sallow Street Bridge")
+    follow = answerer.answer("Why was it delayed?", [Turn(first.question, first.text)])
+    assert "Sallow Street Bridge" in follow.question
+    assert follow.found and "bearings" in follow.text
+
+
+def test_site_and_date_filters_limit_the_sources(answerer: OfflineAnswerer) -> None:
+    only_courier = SearchFilters(site="Northgate Courier")
+    answer = answerer.answer("Sallow Street Bridge repair contract", filters=only_courier)
+    assert answer.found
+    assert {c.article.site for c in answer.citations} == {"Northgate Courier"}
+    late = SearchFilters(since=date(2026, 3, 18))
+    hits = answerer.retriever.search("Sallow Street Bridge", late)
+    assert hits and all(h.article.published and h.article.published.day >= 18 for h in hits)

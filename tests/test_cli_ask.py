@@ -1,0 +1,112 @@
+"""`articlebot ask` and `articlebot chat` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import main
+from retrieval.prompts import REFUSAL
+from tests.conftest import SAMPLES_DIR
+
+
+def run(*args: str, data_dir: Path, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(main, ["--data-dir", str(data_dir), *args], input=stdin)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ask") / "data"
+    assert run("ingest", str(SAMPLES_DIR / "articles"), data_dir=path).exit_code == 0
+    return path
+
+
+def test_ask_prints_answer_and_sources(data_dir: Path) -> None:
+    result = run(
+        "ask", "When is the Sallow Street Bridge now expected to reopen?", data_dir=data_dir
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    answer, sources = out.split("\n\nSources:\n")
+    assert "May 18" in answer and "[1]" in answer
+    assert "[1] Sallow Street Bridge reopening pushed back two weeks to May 18" in sources
+    assert "Valley Wire, 2026-03-19" in sources
+    assert "https://valleywire.example/stories/2026-03-19-sallow-bridge-delay" in sources
+
+
+def test_ask_json(data_dir: Path) -> None:
+    result = run("ask", "How many jobs will the Corvane plant create?", "--json", data_dir=data_dir)
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    assert set(payload) >= {"answer", "found", "citations"}
+    assert payload["found"] is True
+    citation = payload["citations"][0]
+    assert set(citation) >= {"n", "title", "site", "published", "url", "quote", "start", "end"}
+    assert citation["quote"].strip("… ") in payload["answer"]
+
+
+def test_ask_refuses_what_the_articles_do_not_say(data_dir: Path) -> None:
+    result = run("ask", "Who won the Eastmere mayoral election?", "--json", data_dir=data_dir)
+    payload = json.loads(result.stdout)
+    assert payload == {**payload, "answer": REFUSAL, "found": False, "citations": []}
+    human = run("ask", "Who won the Eastmere mayoral election?", data_dir=data_dir)
+    assert human.exit_code == 0 and human.stdout.strip() == REFUSAL
+
+
+def test_ask_site_and_date_filters(data_dir: Path) -> None:
+    result = run(
+        "ask", "Sallow Street Bridge", "--site", "Northgate Courier", "--json", data_dir=data_dir
+    )
+    payload = json.loads(result.stdout)
+    assert {c["site"] for c in payload["citations"]} <= {"Northgate Courier"}
+    nothing = run(
+        "ask", "Sallow Street Bridge", "--since", "2027-01-01", "--json", data_dir=data_dir
+    )
+    assert json.loads(nothing.stdout)["found"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "   "], "the question is empty"),
+        (["ask", "x", "--since", "yesterday"], "'yesterday' is not a date; use YYYY-MM-DD"),
+        (["ask", "x", "--since", "2026-03-10", "--until", "2026-03-01"], "is after --until"),
+        (["ask", "x", "--k", "0"], "Invalid value for '--k'"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(data_dir: Path, args: list[str], message: str) -> None:
+    result = run(*args, data_dir=data_dir)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_ask_without_an_index_says_to_ingest(tmp_path: Path) -> None:
+    result = run("ask", "anything?", data_dir=tmp_path / "none")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no index at")
+    assert "run `articlebot ingest" in result.stderr
+
+
+def test_chat_follow_up_sources_and_reset(data_dir: Path) -> None:
+    script = "\n".join(
+        [
+            "When is the Sallow Street Bridge now expected to reopen?",
+            "Why was it delayed?",
+            "/sources",
+            "/reset",
+            "/sources",
+            "/bogus",
+        ]
+    )
+    result = run("chat", data_dir=data_dir, stdin=script + "\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "May 18" in out
+    assert "bearings" in out  # the follow-up found the delay's cause
+    assert out.count("Sources:") >= 3
+    assert "Conversation forgotten." in out
+    assert "Nothing asked yet." in out
+    assert "Unknown command /bogus" in out
