@@ -7,6 +7,7 @@ passed down. Every `ArticlebotError` becomes one `Error: ...` line and exit stat
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -63,7 +64,45 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs.
+
+    `articlebot ask` then never loads the ingest stack (trafilatura, feedparser...), which
+    keeps its cold start short. SEE: https://click.palletsprojects.com/en/stable/complex/
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self._lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy:
+            module_name, attr = self._lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+COMMANDS = {
+    "ingest": "bot.cli_index:ingest",
+    "list": "bot.cli_index:list_articles",
+    "remove": "bot.cli_index:remove",
+    "stats": "bot.cli_index:stats",
+    "ask": "bot.cli_ask:ask",
+    "chat": "bot.cli_ask:chat",
+    "eval": "bot.cli_eval:eval_command",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="articlebot")
 @click.option(
     "--data-dir",
@@ -92,13 +131,3 @@ def main(ctx: click.Context, data_dir: Path | None, env_file: Path | None, verbo
     for noisy in ("httpx", "bm25s", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = AppContext(data_dir, env_file)
-
-
-def _register() -> None:
-    from bot import cli_ask, cli_eval, cli_index
-
-    for command in [*cli_index.COMMANDS, *cli_ask.COMMANDS, *cli_eval.COMMANDS]:
-        main.add_command(command)
-
-
-_register()

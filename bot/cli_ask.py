@@ -196,6 +196,3 @@ def _chat_loop(answerer: Answerer, filters: SearchFilters, max_turns: int) -> No
             last = _stream(answerer, text, history, filters)
             click.echo(render_answer(last) + "\n")
             history = (history + [Turn(text, last.text)])[-max_turns:] if max_turns else []
-
-
-COMMANDS = [ask, chat]

@@ -183,6 +183,3 @@ def _cell(metrics: ModeMetrics, key: str) -> str:
     if value is None:
         return "-"
     return f"{value:.0f}" if key.endswith(("_ms", "_chars")) else f"{value:.3f}"
-
-
-COMMANDS = [eval_command]

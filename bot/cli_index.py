@@ -193,6 +193,3 @@ def _print_stats(s: IndexStats) -> None:
         f"last run   {s.last_ingest or 'never'}",
     ]
     click.echo("\n".join(lines))
-
-
-COMMANDS = [ingest, list_articles, remove, stats]

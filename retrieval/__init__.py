@@ -1,32 +1,75 @@
-"""Retrieval: the domain types, the settings, the index, and (soon) search and answers."""
+"""Retrieval: the domain types, the settings, the index, search and answers.
 
-from retrieval.catalog import StoredArticle
+Heavy names (the index pulls in Chroma) are imported on first use, so `from retrieval
+import Settings` or an error type stays cheap for the command line's start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from retrieval.errors import (
     ArticlebotError,
     ConfigError,
     EmbedderError,
     EmbedderMismatchError,
     IndexMissingError,
+    LLMError,
     SourceError,
     StoreError,
 )
-from retrieval.index import ArticleIndex, IndexStats, UpsertOutcome
 from retrieval.settings import Settings
-from retrieval.types import Article, Chunk
+from retrieval.types import Answer, Article, Chunk, Citation, Hit
+
+if TYPE_CHECKING:
+    from retrieval.answer import Answerer, SearchFilters, Turn
+    from retrieval.catalog import StoredArticle
+    from retrieval.factory import make_answerer
+    from retrieval.index import ArticleIndex, IndexStats, UpsertOutcome
+    from retrieval.retriever import HybridRetriever
+
+_LAZY = {
+    "Answerer": "retrieval.answer",
+    "SearchFilters": "retrieval.answer",
+    "Turn": "retrieval.answer",
+    "StoredArticle": "retrieval.catalog",
+    "make_answerer": "retrieval.factory",
+    "ArticleIndex": "retrieval.index",
+    "IndexStats": "retrieval.index",
+    "UpsertOutcome": "retrieval.index",
+    "HybridRetriever": "retrieval.retriever",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'retrieval' has no attribute {name!r}")
+
 
 __all__ = [
+    "Answer",
+    "Answerer",
     "Article",
     "ArticleIndex",
     "ArticlebotError",
     "Chunk",
+    "Citation",
     "ConfigError",
     "EmbedderError",
     "EmbedderMismatchError",
+    "Hit",
+    "HybridRetriever",
     "IndexMissingError",
     "IndexStats",
+    "LLMError",
+    "SearchFilters",
     "Settings",
     "SourceError",
     "StoreError",
     "StoredArticle",
+    "Turn",
     "UpsertOutcome",
+    "make_answerer",
 ]

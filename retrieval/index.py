@@ -18,13 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from langchain_chroma import Chroma
-from langchain_core.documents import Document
-from langchain_core.indexing import index as langchain_index
 
 from retrieval.catalog import Catalog, StoredArticle
 from retrieval.embedders import Embedder, make_embedder
@@ -42,6 +39,9 @@ from retrieval.store import (
     open_collection,
 )
 from retrieval.types import Article, Chunk
+
+if TYPE_CHECKING:  # LangChain's Chroma wrapper is only needed for writing: import it then
+    from langchain_chroma import Chroma
 
 Status = Literal["added", "updated", "unchanged"]
 _GENERATION = "generation"
@@ -151,6 +151,8 @@ class ArticleIndex:
     @cached_property
     def vectorstore(self) -> Chroma:
         """LangChain's Chroma store over our collection (checked against the embedder)."""
+        from langchain_chroma import Chroma
+
         embedder = self.embedder
         open_collection(self.client, self.settings, embedder.model_id, embedder.dimension)
         return Chroma(
@@ -162,9 +164,12 @@ class ArticleIndex:
 
     def collection(self) -> Collection | None:
         """The raw Chroma collection for searching (checked against the embedder), if any."""
+        if "vectorstore" in self.__dict__:
+            return self.vectorstore._collection
         if find_collection(self.client, self.settings) is None:
             return None
-        return self.vectorstore._collection
+        embedder = self.embedder
+        return open_collection(self.client, self.settings, embedder.model_id, embedder.dimension)
 
     def close(self) -> None:
         """Release the catalog connection."""
@@ -216,6 +221,9 @@ class ArticleIndex:
         return len(pending)
 
     def _index(self, articles: Sequence[Article]) -> None:
+        from langchain_core.documents import Document
+        from langchain_core.indexing import index as langchain_index
+
         docs: list[Document] = []
         for article in articles:
             for position, start, end in self.catalog.chunks(article.id):

@@ -34,7 +34,8 @@ def news_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArticleInde
     """The real article plus the samples (so retrieval has something to choose from)."""
     if not REAL_ARTICLE.exists():
         pytest.skip("the shared article is not available")
-    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("news"))  # type: ignore[call-arg]
+    data_dir = tmp_path_factory.mktemp("news")
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
     index = ArticleIndex(settings)
     ingest_articles(
         load(settings, str(REAL_ARTICLE), str(SAMPLES_DIR / "articles")), index, settings
