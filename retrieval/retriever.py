@@ -17,6 +17,9 @@ from datetime import date
 from typing import Any, Literal
 
 import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
 
 from retrieval.answer import SearchFilters
 from retrieval.index import ArticleIndex
@@ -37,6 +40,7 @@ class RetrievalConfig:
     rescore_top: int = 20  # fused candidates re-scored by their best sentence
     sentence_weight: float = 1.5  # weight of the best-sentence score against the fused one
     per_article: int = 2  # most chunks of one article in the results
+    recency_weight: float = 2.0  # with prefer_recent: bonus for the newest, halving every 14 days
 
 
 class HybridRetriever:
@@ -63,10 +67,11 @@ class HybridRetriever:
         hits = self._rescore(question, hits)
         dated = [h.article.published for h in hits if h.article.published]
         if filters.prefer_recent and dated:
-            newest = max(dated)
-            hits = sorted(
-                hits, key=lambda h: h.score + recency_boost(h.article, newest), reverse=True
-            )
+            newest, weight = max(dated), self.config.recency_weight
+            boosted = [
+                _with_score(h, h.score + weight * recency_boost(h.article, newest)) for h in hits
+            ]
+            hits = sorted(boosted, key=lambda h: h.score, reverse=True)
         return _diversify(hits, filters.k, self.config.per_article)
 
     # --- candidates ------------------------------------------------------------------------
@@ -166,19 +171,36 @@ def _with_score(hit: Hit, score: float) -> Hit:
 
 
 def _diversify(hits: list[Hit], k: int, per_article: int) -> list[Hit]:
-    """Drop chunks overlapping a better one of the same article; cap chunks per article."""
+    """Collapse overlapping and near-duplicate chunks; cap chunks per article."""
     chosen: list[Hit] = []
+    shingles: list[set[str]] = []
     per: dict[str, int] = {}
     for hit in hits:
         if per.get(hit.article.id, 0) >= per_article:
             continue
         if any(_overlaps(hit.chunk, c.chunk) for c in chosen if c.article.id == hit.article.id):
             continue
+        own = _shingles(hit.chunk.text)
+        if any(_containment(own, other) >= NEAR_DUPLICATE for other in shingles):
+            continue  # the same passage syndicated under another URL
         chosen.append(hit)
+        shingles.append(own)
         per[hit.article.id] = per.get(hit.article.id, 0) + 1
         if len(chosen) == k:
             break
     return chosen
+
+
+NEAR_DUPLICATE = 0.6  # share of the smaller chunk's word 3-grams found in the other
+
+
+def _shingles(text: str) -> set[str]:
+    words = text.lower().split()
+    return {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
+
+
+def _containment(a: set[str], b: set[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
 def _overlaps(a: Chunk, b: Chunk) -> bool:
@@ -205,3 +227,22 @@ def _passes(site: str | None, published: date | None, filters: SearchFilters) ->
     if filters.since and (published is None or published < filters.since):
         return False
     return not (filters.until and (published is None or published > filters.until))
+
+
+class ArticlesRetriever(BaseRetriever):
+    """The hybrid retriever as a LangChain `BaseRetriever`, for use in any LangChain chain.
+
+    Each `Document` holds the chunk text; its metadata has the article's id, title, site,
+    published date, URL, the chunk's offsets and the scores.
+    """
+
+    retriever: HybridRetriever
+    filters: SearchFilters = SearchFilters()
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        hits = self.retriever.search(query, self.filters)
+        return [Document(page_content=h.chunk.text, metadata=h.to_dict()) for h in hits]

@@ -111,9 +111,9 @@ def fuse(
     return scored
 
 
-def recency_boost(article: Article, newest: date, half_life_days: float = 30) -> float:
-    """A bonus in [0, 0.5] that halves for every `half_life_days` older than `newest`."""
+def recency_boost(article: Article, newest: date, half_life_days: float = 14) -> float:
+    """A bonus in [0, 1] that halves for every `half_life_days` older than `newest`."""
     if article.published is None:
         return 0.0
     age = max((newest - article.published).days, 0)
-    return float(0.5 * 0.5 ** (age / half_life_days))
+    return float(0.5 ** (age / half_life_days))

@@ -1,0 +1,122 @@
+"""The hybrid retriever: modes, filters, diversity, near-duplicates, LangChain, server mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ingest import ingest_articles
+from ingest.sources import load_sources
+from retrieval.answer import SearchFilters
+from retrieval.index import ArticleIndex
+from retrieval.retriever import ArticlesRetriever, HybridRetriever
+from retrieval.settings import Settings
+from retrieval.types import Article
+from tests.conftest import SAMPLES_DIR
+from tests.fakes.chroma_server import ChromaServer, chroma_server
+
+__all__ = ["chroma_server"]
+
+VALLEY = "https://valleywire.example/stories/2026-03-12-sennet-seagrass-survey"
+GAZETTE_SITE = "The Fenwold Gazette"
+
+
+def build(settings: Settings) -> ArticleIndex:
+    index = ArticleIndex(settings)
+    items = list(load_sources([str(SAMPLES_DIR / "articles")], settings))
+    ingest_articles([a for a in items if isinstance(a, Article)], index, settings)
+    return index
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArticleIndex]:
+    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("r"))  # type: ignore[call-arg]
+    ix = build(settings)
+    yield ix
+    ix.close()
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_every_mode_finds_the_story(index: ArticleIndex, mode: str) -> None:
+    hits = HybridRetriever(index, mode).search(  # type: ignore[arg-type]
+        "Corvane battery recycling plant jobs", SearchFilters(k=3)
+    )
+    assert hits and "Corvane" in hits[0].chunk.text
+    for hit in hits:
+        assert hit.article.text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
+    if mode == "dense":
+        assert all(h.dense is not None and h.lexical is None for h in hits)
+    if mode == "lexical":
+        assert all(h.lexical is not None and h.dense is None for h in hits)
+
+
+def test_hits_are_ranked_and_capped_per_article(index: ArticleIndex) -> None:
+    hits = HybridRetriever(index).search("Sallow Street Bridge", SearchFilters(k=8))
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    per_article: dict[str, int] = {}
+    for hit in hits:
+        per_article[hit.article.id] = per_article.get(hit.article.id, 0) + 1
+    assert max(per_article.values()) <= 2
+    assert len(per_article) >= 3  # several articles can be cited
+
+
+def test_syndicated_copy_is_collapsed(index: ArticleIndex) -> None:
+    hits = HybridRetriever(index).search("seagrass survey estuary", SearchFilters(k=5))
+    sites = [h.article.site for h in hits]
+    assert "Valley Wire" in sites or GAZETTE_SITE in sites
+    assert not ("Valley Wire" in sites[:2] and GAZETTE_SITE in sites[:2])
+
+
+def test_filters_by_site_and_dates(index: ArticleIndex) -> None:
+    retriever = HybridRetriever(index)
+    courier = retriever.search("bridge", SearchFilters(site="Northgate Courier"))
+    assert courier and {h.article.site for h in courier} == {"Northgate Courier"}
+    window = SearchFilters(since=date(2026, 3, 9), until=date(2026, 3, 12))
+    hits = retriever.search("bridge seagrass jobs", window)
+    assert hits
+    for hit in hits:
+        assert hit.article.published and date(2026, 3, 9) <= hit.article.published <= date(
+            2026, 3, 12
+        )
+    assert retriever.search("bridge", SearchFilters(since=date(2030, 1, 1))) == []
+
+
+def test_recency_preference_puts_the_newest_first(index: ArticleIndex) -> None:
+    retriever = HybridRetriever(index)
+    recent = retriever.search(
+        "Sallow Street Bridge reopening date", SearchFilters(k=3, prefer_recent=True)
+    )
+    assert recent[0].article.published == date(2026, 3, 19)
+
+
+def test_langchain_retriever_returns_documents(index: ArticleIndex) -> None:
+    retriever = ArticlesRetriever(retriever=HybridRetriever(index), filters=SearchFilters(k=2))
+    docs = retriever.invoke("Challenge Cup final")
+    assert len(docs) == 2
+    assert "Challenge Cup" in docs[0].page_content
+    assert {"article_id", "title", "site", "published", "start", "end", "score"} <= set(
+        docs[0].metadata
+    )
+
+
+def test_same_results_against_a_chroma_server(
+    index: ArticleIndex, chroma_server: ChromaServer, tmp_path: Path
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=tmp_path / "server",
+        chroma_host=chroma_server.host,
+        chroma_port=chroma_server.port,
+        collection="retriever-test",
+    )
+    remote = build(settings)
+    question = "How many jobs will the Corvane plant create?"
+    local_hits = HybridRetriever(index).search(question)
+    remote_hits = HybridRetriever(remote).search(question)
+    assert [(h.article.id, h.chunk.position) for h in remote_hits] == [
+        (h.article.id, h.chunk.position) for h in local_hits
+    ]
+    remote.close()
