@@ -19,7 +19,7 @@ from retrieval.index import ArticleIndex, UpsertOutcome
 from retrieval.settings import Settings
 from retrieval.types import Article, Chunk
 
-GROUP_SIZE = 16
+GROUP_SIZE = 64  # articles per write: big enough for well-filled embedding batches
 
 
 class Progress(Protocol):

@@ -16,7 +16,7 @@ import pytest
 from retrieval.index import ArticleIndex
 from retrieval.settings import Settings
 
-N_ARTICLES = 48
+N_ARTICLES = 100  # more than one write group (64), so kills land between groups too
 
 
 def write_corpus(path: Path) -> None:
@@ -25,16 +25,16 @@ def write_corpus(path: Path) -> None:
             text = "\n\n".join(
                 f"Report {n}, part {p}: the county board reviewed budget line {n * 7 + p}"
                 f" and heard from {p + 2} residents about road works near school {n}."
-                for p in range(12)
+                for p in range(4)
             )
             record = {"id": f"crash-{n}", "title": f"Board report {n}", "text": text}
             out.write(json.dumps(record) + "\n")
 
 
-def catalog_rows(data_dir: Path) -> int:
+def catalog_rows(data_dir: Path, where: str = "1") -> int:
     try:
         with sqlite3.connect(data_dir / "catalog.sqlite3", timeout=5) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+            return int(conn.execute(f"SELECT COUNT(*) FROM articles WHERE {where}").fetchone()[0])
     except sqlite3.Error:
         return 0
 
@@ -69,18 +69,27 @@ def assert_consistent(data_dir: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_after_rows", [1, 17, 33])
-def test_kill_9_mid_ingest_then_rerun(tmp_path: Path, kill_after_rows: int) -> None:
+@pytest.mark.parametrize(
+    ("where", "rows", "delay"),
+    [
+        ("1", 1, 0.0),  # just after the first catalog write, before any vector
+        ("1", 1, 1.5),  # while the first group is being embedded
+        ("indexed = 1", 64, 0.0),  # between the first and the second group
+        ("indexed = 1", 64, 1.0),  # while the second group is being embedded
+    ],
+)
+def test_kill_9_mid_ingest_then_rerun(tmp_path: Path, where: str, rows: int, delay: float) -> None:
     corpus = tmp_path / "corpus.jsonl"
     write_corpus(corpus)
     data_dir = tmp_path / "data"
     proc = ingest(data_dir, corpus)
-    deadline = time.monotonic() + 60
-    while catalog_rows(data_dir) < kill_after_rows and proc.poll() is None:
+    deadline = time.monotonic() + 120
+    while catalog_rows(data_dir, where) < rows and proc.poll() is None:
         assert time.monotonic() < deadline, "ingest made no progress"
         time.sleep(0.01)
+    time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     rerun = ingest(data_dir, corpus)
-    assert rerun.wait(timeout=120) == 0
+    assert rerun.wait(timeout=180) == 0
     assert_consistent(data_dir)
