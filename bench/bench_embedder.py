@@ -10,7 +10,7 @@ the dev set the way ingest cuts articles (RecursiveCharacterTextSplitter, chunk 
   from the constant-folded fp32 graph, weights per tensor or per channel; and per channel
   after onnxruntime's BERT fusions);
 * texts/s for batch sizes 16/32/64/128 with and without length sorting (`batch`), and for
-  1 vs 2 threads (`threads`);
+  1 vs 2 threads (`threads`); the other sections run `SESSION_BATCH` texts per run;
 * recall@1/@5 on the dev set for every model variant (`recall`), and whether a text's vector
   depends on the other texts of its batch (dynamic quantisation scales per batch).
 
@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from retrieval.embedders.onnx import (  # noqa: E402 - after the path set-up
+    SESSION_BATCH,
     GraphOptimization,
     OnnxEmbedder,
 )
@@ -211,6 +212,29 @@ def make_variants(shipped: Path, work: Path, with_quant: bool) -> Iterator[Varia
         print(f"  (fused variant skipped: {exc})")
 
 
+def export_quantized(directory: Path) -> None:
+    """Write model.onnx (per-channel dynamic int8), tokenizer.json and the 256-token limit.
+
+    The result is used with ARTICLEBOT_EMBEDDER=onnx-dir and ARTICLEBOT_ONNX_MODEL_DIR=DIR:
+    a faster embedder for whoever accepts its trade-offs, without changing the default.
+    """
+    import shutil
+
+    default = OnnxEmbedder.minilm()
+    default.load()  # verifies both checksums first
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-embedder-") as work:
+        variants = {v.name: v for v in make_variants(default.model_path, Path(work), True)}
+        shutil.copyfile(
+            variants["quantize_dynamic QInt8 per-channel"].model, directory / "model.onnx"
+        )
+    shutil.copyfile(default.tokenizer_path, directory / "tokenizer.json")
+    (directory / "sentence_bert_config.json").write_text('{"max_seq_length": 256}\n')
+    print(
+        f"wrote {directory}: use ARTICLEBOT_EMBEDDER=onnx-dir ARTICLEBOT_ONNX_MODEL_DIR={directory}"
+    )
+
+
 # -- sections ---------------------------------------------------------------------------------
 
 
@@ -298,7 +322,16 @@ def main() -> None:
         default=1,
         help="intra-op threads for the graph, quant and batch comparisons (1 = robust CPU time)",
     )
+    parser.add_argument(
+        "--export-quantized",
+        type=Path,
+        metavar="DIR",
+        help="only write the per-channel dynamic-int8 model as an embedder=onnx-dir directory",
+    )
     args = parser.parse_args()
+    if args.export_quantized:
+        export_quantized(args.export_quantized)
+        return
     sections = set(args.sections.split(","))
     unknown = sections - set(SECTIONS)
     if unknown:
@@ -322,14 +355,14 @@ def main() -> None:
         quant = [variants[0], *(v for v in variants if v.model != default.model_path)]
         if "graph" in sections:
             section_speed(
-                f"graph optimisation (batch 64, sorted, {args.threads} thread(s))",
+                f"graph optimisation (batch {SESSION_BATCH}, sorted, {args.threads} thread(s))",
                 {v.name: v.embedder(tokenizer, args.threads) for v in graph},
                 texts,
                 args.runs,
             )
         if "quant" in sections and len(quant) > 1:
             section_speed(
-                f"dynamic quantisation (batch 64, sorted, {args.threads} thread(s))",
+                f"dynamic quantisation (batch {SESSION_BATCH}, sorted, {args.threads} thread(s))",
                 {v.name: v.embedder(tokenizer, args.threads) for v in quant},
                 texts,
                 args.runs,
@@ -351,7 +384,7 @@ def main() -> None:
             )
         if "threads" in sections:
             section_speed(
-                "intra-op threads (batch 64, sorted)",
+                f"intra-op threads (batch {SESSION_BATCH}, sorted)",
                 {f"{n} thread(s)": OnnxEmbedder.minilm(threads=n) for n in (2, 1)},
                 texts,
                 args.runs,

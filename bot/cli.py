@@ -95,6 +95,7 @@ COMMANDS = {
     "ask": "bot.cli_ask:ask",
     "chat": "bot.cli_ask:chat",
     "eval": "bot.cli_eval:eval_command",
+    "telegram": "bot.cli_telegram:telegram",
 }
 
 

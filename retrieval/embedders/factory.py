@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from retrieval.embedders.base import Embedder
-from retrieval.embedders.onnx import OnnxEmbedder
+from retrieval.embedders.onnx import SESSION_BATCH, OnnxEmbedder
 from retrieval.errors import ConfigError
 from retrieval.settings import Settings
 
@@ -17,15 +17,19 @@ def make_embedder(settings: Settings) -> Embedder:
     """
     kind = settings.embedder
     batch_size = settings.embed_batch_size
+    # embed_batch_size is how many texts ingest hands over per call (and per OpenAI
+    # request); onnxruntime runs them sorted by length in runs of at most SESSION_BATCH,
+    # which measured ~1.5x faster than runs of 64 on CPU.
+    session_batch = min(batch_size, SESSION_BATCH)
     if kind == "minilm-onnx":
-        return OnnxEmbedder.minilm(batch_size=batch_size)
+        return OnnxEmbedder.minilm(batch_size=session_batch)
     if kind == "onnx-dir":
         if settings.onnx_model_dir is None:
             raise ConfigError(
                 "ARTICLEBOT_ONNX_MODEL_DIR is not set; embedder=onnx-dir needs a directory"
                 " with model.onnx and tokenizer.json."
             )
-        return OnnxEmbedder.from_dir(settings.onnx_model_dir, batch_size=batch_size)
+        return OnnxEmbedder.from_dir(settings.onnx_model_dir, batch_size=session_batch)
     if kind == "openai":
         from retrieval.embedders.openai import OpenAIEmbedder
 

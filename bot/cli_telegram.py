@@ -1,0 +1,139 @@
+"""`articlebot telegram`: run the Telegram bot on the index (long polling or a webhook)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import click
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError
+
+from bot.cli import AppContext, handle_errors
+from bot.telegram_app import BotApplication, build_application
+from bot.telegram_services import Services
+from retrieval.factory import make_answerer
+from retrieval.index import ArticleIndex
+from retrieval.settings import Settings
+
+pass_app = click.make_pass_decorator(AppContext)
+NO_TOKEN = (
+    "no Telegram bot token: set TELEGRAM_BOT_TOKEN (from @BotFather) in the environment or .env"
+)
+BAD_TOKEN = "Telegram rejected the bot token (TELEGRAM_BOT_TOKEN): check it with @BotFather"
+
+
+class RedactToken(logging.Filter):
+    """Replace the bot token in log messages (URLs of Bot API requests contain it)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._token in message:
+            record.msg, record.args = message.replace(self._token, "<token>"), None
+        if record.exc_info and not record.exc_text:  # PTB puts the token in some errors
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self._token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self._token, "<token>")
+        return True
+
+
+@click.command()
+@click.option("--webhook-url", help="Public HTTPS URL Telegram posts updates to (webhook mode).")
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook listen address.")
+@click.option("--port", type=int, default=8443, show_default=True, help="Webhook listen port.")
+@click.option("--secret-token", help="Webhook secret; requests without it are refused.")
+@pass_app
+@handle_errors
+def telegram(
+    app: AppContext, webhook_url: str | None, listen: str, port: int, secret_token: str | None
+) -> None:
+    """Run the Telegram bot: cited answers to questions about the stored articles.
+
+    Needs TELEGRAM_BOT_TOKEN. Long polling by default; with --webhook-url, Telegram posts
+    updates to this process instead. Ctrl-C or SIGTERM stops it cleanly.
+
+    \b
+    Example usage:
+        TELEGRAM_BOT_TOKEN=123:abc articlebot telegram
+        articlebot telegram --webhook-url https://bot.example.com/tg --port 8443 --secret-token s3
+    """
+    settings = app.settings
+    if settings.telegram_bot_token is None:
+        raise click.ClickException(NO_TOKEN)
+    _redact_logs(settings.telegram_bot_token.get_secret_value())
+    asyncio.run(_check_token(settings))
+    index = ArticleIndex(settings, must_exist=True)
+    try:
+        services = Services.create(settings, index, make_answerer(settings, index))
+        _run(
+            build_application(settings, services), settings, webhook_url, listen, port, secret_token
+        )
+    finally:
+        index.close()
+
+
+async def _check_token(settings: Settings) -> None:
+    """Ask getMe once, so a bad token is one line (PTB's own start-up logs a traceback)."""
+    assert settings.telegram_bot_token is not None
+    bot = Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_file_url,
+    )
+    try:
+        async with bot:  # initialize() calls getMe; shutdown() closes the connections
+            pass
+    except InvalidToken:
+        raise click.ClickException(BAD_TOKEN) from None
+    except NetworkError as exc:
+        raise click.ClickException(
+            f"cannot reach the Telegram Bot API at {settings.telegram_base_url}: {exc}"
+        ) from None
+
+
+def _run(
+    application: BotApplication,
+    settings: Settings,
+    webhook_url: str | None,
+    listen: str,
+    port: int,
+    secret_token: str | None,
+) -> None:
+    """Poll or serve the webhook until a stop signal; turn start-up failures into one line."""
+    try:
+        if webhook_url:
+            path = webhook_url.split("://", 1)[-1].partition("/")[2]
+            application.run_webhook(
+                listen=listen,
+                port=port,
+                url_path=path,
+                webhook_url=webhook_url,
+                secret_token=secret_token,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise click.ClickException(BAD_TOKEN) from None
+    except NetworkError as exc:
+        raise click.ClickException(
+            f"cannot reach the Telegram Bot API at {settings.telegram_base_url}: {exc}"
+        ) from None
+    except RuntimeError as exc:
+        if "webhooks" in str(exc):  # tornado missing: PTB names the extra to install
+            raise click.ClickException(
+                "webhook mode needs python-telegram-bot[webhooks]: pip install it, "
+                "or run without --webhook-url (long polling)"
+            ) from None
+        raise
+
+
+def _redact_logs(token: str) -> None:
+    """Keep the token out of every log line, whatever library writes it."""
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)

@@ -1,0 +1,159 @@
+"""The Telegram bot's `Application`: services, access control, handlers, errors.
+
+`build_application(settings, services)` wires everything; `articlebot telegram` (in
+`bot/cli_telegram.py`) runs it. The services (answerer, index, settings, question limiter)
+live in `bot_data["services"]`, never in module globals; each chat's conversation lives in
+its `chat_data`, which PTB persists to a pickle file in the data directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeAlias
+
+from telegram import BotCommand, Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
+    TypeHandler,
+    filters,
+)
+
+from bot import telegram_admin, telegram_handlers
+from bot.telegram_services import Services, services_of
+from retrieval.errors import ArticlebotError, LLMError, StoreError
+from retrieval.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: The bot's application type (PTB's default context, bot and data types).
+BotApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+
+PERSISTENCE_FILE = "telegram-conversations.pickle"
+COMMANDS = [
+    BotCommand("start", "What this bot does and how to ask"),
+    BotCommand("help", "How to use the bot"),
+    BotCommand("ask", "Ask a question about the articles"),
+    BotCommand("sources", "List the articles the bot knows"),
+    BotCommand("reset", "Forget this chat's conversation"),
+    BotCommand("stats", "How many articles are indexed"),
+]
+REFUSAL_ACCESS = "Sorry, this bot is private: you are not on its list of users."
+APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
+APOLOGY_LLM = (
+    "Sorry, the language model is not answering right now (busy or timed out). "
+    "Please try again in a minute."
+)
+APOLOGY_STORE = "Sorry, the article index is unavailable right now. Please try again later."
+
+
+def build_application(settings: Settings, services: Services) -> BotApplication:
+    """Build the bot: token, Bot API URLs, persistence, concurrency, handlers."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("settings.telegram_bot_token is not set")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    persistence = PicklePersistence(
+        settings.data_dir / PERSISTENCE_FILE,
+        store_data=PersistenceInput(bot_data=False, user_data=False, callback_data=False),
+        update_interval=30,
+    )
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_file_url)
+        .concurrent_updates(True)
+        .persistence(persistence)
+        .post_init(register_commands)
+        .build()
+    )
+    application.bot_data["services"] = services
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: BotApplication) -> None:  # type: ignore[type-arg]
+    """Register the access guard, the commands, the message handlers and the error handler."""
+    application.add_handler(TypeHandler(Update, guard), group=-1)
+    h = telegram_handlers
+    for name, callback in [
+        ("start", h.start),
+        ("help", h.help_command),
+        ("ask", h.ask),
+        ("sources", h.sources),
+        ("reset", h.reset),
+        ("stats", h.stats),
+        ("add", telegram_admin.add),
+    ]:
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(h.sources_page, pattern=r"^sources:\d+$"))
+    text = filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, h.private_text))
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, h.group_text))
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, telegram_admin.document)
+    )
+    application.add_error_handler(on_error)
+
+
+async def register_commands(application: BotApplication) -> None:  # type: ignore[type-arg]
+    """Tell Telegram the command list (shown in the client's menu)."""
+    await application.bot.set_my_commands(COMMANDS)
+
+
+def is_authorised(settings: Settings, user_id: int | None, chat_id: int | None) -> bool:
+    """True when no allow-list is set, or the user or the chat is on one (admins always)."""
+    users, chats = settings.allowed_user_ids, settings.allowed_chat_ids
+    if user_id is not None and user_id in (settings.admin_user_ids or ()):
+        return True
+    if users is None and chats is None:
+        return True
+    return (user_id is not None and user_id in (users or ())) or (
+        chat_id is not None and chat_id in (chats or ())
+    )
+
+
+async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop updates from people and chats not allowed: one refusal, nothing stored."""
+    settings = services_of(context).settings
+    user, chat = update.effective_user, update.effective_chat
+    if is_authorised(settings, user.id if user else None, chat.id if chat else None):
+        return
+    log.info("refused an update from user %s in chat %s", user and user.id, chat and chat.id)
+    if update.callback_query is not None:
+        await update.callback_query.answer(REFUSAL_ACCESS, show_alert=True)
+    elif update.effective_message is not None and chat is not None:
+        addressed = chat.type == ChatType.PRIVATE or telegram_handlers.is_addressed(update, context)
+        if addressed:
+            await update.effective_message.reply_text(REFUSAL_ACCESS)
+    if chat is not None:
+        context.application.drop_chat_data(chat.id)  # PTB made an entry: store nothing
+    raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error (traceback for unexpected ones) and send the user a short apology."""
+    error = context.error
+    if isinstance(error, ArticlebotError):
+        log.warning("could not answer: %s: %s", type(error).__name__, error)
+    else:
+        log.error("unexpected error while handling an update", exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    text = APOLOGY
+    if isinstance(error, LLMError):
+        text = APOLOGY_LLM
+    elif isinstance(error, StoreError):
+        text = APOLOGY_STORE
+    try:
+        await context.bot.send_message(update.effective_chat.id, text)
+    except Exception:  # the apology itself failed (network): the log has the error
+        log.warning("could not send the apology", exc_info=True)

@@ -1,0 +1,143 @@
+"""Telegram HTML rendering: escaped, balanced, split under the limit (hypothesis properties)."""
+
+from __future__ import annotations
+
+from datetime import date
+from html.parser import HTMLParser
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.render_telegram import LIMIT, render_html, render_plain, split_plain, utf16_len
+from retrieval.types import Answer, Article, Citation
+
+ALLOWED_TAGS = {"a", "b", "blockquote"}
+HOSTILE = st.sampled_from(["<script>alert(1)</script>", "&", "&amp;", "<b>", "</a>", "<", ">", '"'])
+TEXT = st.lists(
+    st.one_of(st.text(min_size=0, max_size=40), HOSTILE, st.just("\n\n"), st.just(" ")),
+    max_size=60,
+).map("".join)
+LONG_TEXT = st.one_of(TEXT, st.builds(lambda t, n: t * n, TEXT, st.integers(1, 200)))
+
+
+class Checker(HTMLParser):
+    """Collects the text and checks that every tag is allowed and closed in order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.data: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        assert tag in ALLOWED_TAGS, tag
+        if tag == "a":
+            assert [name for name, _ in attrs] == ["href"]
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack.pop() == tag, tag
+
+    def handle_data(self, data: str) -> None:
+        self.data.append(data)
+
+
+def check_message(message: str) -> str:
+    """Assert one message is well-formed Telegram HTML within the limit; return its text."""
+    assert 0 < utf16_len(message) <= LIMIT
+    checker = Checker()
+    checker.feed(message)
+    checker.close()
+    assert checker.stack == []
+    assert "<" not in "".join(checker.data) or "&lt;" in message
+    return "".join(checker.data)
+
+
+def make_answer(text: str, titles: list[str], quotes: list[str], url: str | None) -> Answer:
+    citations = tuple(
+        Citation(
+            n=n,
+            article=Article(
+                id=f"a{n}",
+                title=title,
+                text=quote,
+                url=url,
+                site="Site & <Co>",
+                published=date(2026, 3, n % 28 + 1),
+            ),
+            quote=quote,
+            start=0,
+            end=len(quote),
+        )
+        for n, (title, quote) in enumerate(zip(titles, quotes, strict=False), start=1)
+    )
+    return Answer(text=text, citations=citations, found=bool(citations), question="q")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=LONG_TEXT,
+    titles=st.lists(TEXT, min_size=0, max_size=4),
+    quotes=st.lists(LONG_TEXT, min_size=4, max_size=4),
+    url=st.sampled_from([None, "https://x.example/a?b=1&c=<2>", "javascript:alert(1)", '"x']),
+)
+def test_messages_are_balanced_escaped_and_short(
+    text: str, titles: list[str], quotes: list[str], url: str | None
+) -> None:
+    messages = render_html(make_answer(text, titles, quotes, url))
+    shown = "".join(check_message(m) for m in messages)
+    # nothing of the answer is lost: its visible characters come first, in order
+    assert "".join(shown.split()).startswith("".join(text.split()))
+    assert 'href="javascript' not in "".join(messages) and 'href="&quot;' not in "".join(messages)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=LONG_TEXT)
+def test_plain_split_keeps_every_character_under_the_limit(text: str) -> None:
+    parts = split_plain(text)
+    assert all(0 < utf16_len(p) <= LIMIT for p in parts)
+    assert "".join("".join(parts).split()) == "".join(text.split())
+
+
+def test_hostile_article_text_is_escaped() -> None:
+    answer = make_answer("Fine [1].", ["<script>alert('x')</script> & Co"], ["a < b & </b>"], None)
+    [message] = render_html(answer)
+    assert "<script>" not in message and "&lt;script&gt;" in message
+    assert "a &lt; b &amp; &lt;/b&gt;" in message
+    assert "<blockquote expandable>a &lt; b" in message
+    check_message(message)
+
+
+def test_link_title_site_and_date() -> None:
+    answer = make_answer(
+        "It reopens [1].", ["Bridge"], ["It reopens in May."], "https://n.example/b"
+    )
+    [message] = render_html(answer)
+    assert message.startswith("It reopens [1].\n\n<b>Sources:</b>\n\n")
+    assert (
+        '[1] <a href="https://n.example/b">Bridge</a> — Site &amp; &lt;Co&gt;, 2026-03-02'
+        in message
+    )
+    assert message.endswith("\n<blockquote expandable>It reopens in May.</blockquote>")
+
+
+def test_long_answer_splits_on_paragraphs() -> None:
+    paragraphs = [f"Paragraph {i} " + "word " * 150 for i in range(12)]
+    messages = render_html(make_answer("\n\n".join(paragraphs), [], [], None))
+    assert len(messages) > 1
+    for message in messages:
+        check_message(message)
+        assert message.startswith("Paragraph ")  # every message starts a paragraph
+
+
+def test_one_huge_quote_with_entities_is_cut_between_entities() -> None:
+    quote = "&<>" * 5000
+    messages = render_html(make_answer("Yes [1].", ["T"], [quote], None))
+    assert len(messages) >= 4
+    for message in messages:
+        check_message(message)
+
+
+def test_plain_fallback_has_the_sources() -> None:
+    answer = make_answer("It reopens [1].", ["<Bridge>"], ["In May."], "https://n.example/b")
+    [text] = render_plain(answer)
+    assert "[1] <Bridge> — Site & <Co>, 2026-03-02" in text and "https://n.example/b" in text
