@@ -19,8 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
@@ -33,6 +32,7 @@ from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.citations import make_citation
 from retrieval.condense import condense
 from retrieval.errors import ConfigError, LLMError
+from retrieval.openai_errors import describe_failure, server_host
 from retrieval.prompts import (
     ANSWER_SYSTEM,
     ANSWER_USER,
@@ -56,9 +56,6 @@ _T = TypeVar("_T")
 
 #: Sent as the bearer token to a local server that needs no key (the client wants one).
 NO_KEY = "not-needed"
-_OPENAI_HOST = "api.openai.com"
-_KEYLIKE = re.compile(r"\b(?:sk|pk|key)-[A-Za-z0-9_*.\-]{4,}")
-_MAX_DETAIL = 160
 _MAX_QUOTE = 300  # a quote spanning several sentences longer than this keeps the best one
 _MAX_QUESTION = 500  # a longer "standalone question" is a chatty model: use the heuristic
 
@@ -75,7 +72,7 @@ class LLMAnswerer(Answerer):
         self.retriever = retriever
         self.settings = settings
         base_url = settings.openai_base_url
-        self._host = _host(base_url) if base_url else _OPENAI_HOST
+        self._host = server_host(base_url)
         key = settings.openai_api_key
         self._secret = key.get_secret_value() if key is not None else ""
         model = chat_model if chat_model is not None else _chat_model(settings)
@@ -212,37 +209,17 @@ class LLMAnswerer(Answerer):
 
     def _describe(self, exc: BaseException) -> str:
         """One line saying what went wrong, safe to show and log (no key, no server dump)."""
-        import openai
-
-        where = f"chat request to {self._host} ({self.settings.llm_model})"
-        retries = self.settings.openai_max_retries
-        if isinstance(exc, openai.APITimeoutError):
-            return (
-                f"{where} timed out after {self.settings.openai_timeout:g} s ({retries} retries);"
-                " raise ARTICLEBOT_OPENAI_TIMEOUT or check the server."
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            return f"{where} failed: cannot connect; check OPENAI_BASE_URL and the network."
-        if isinstance(exc, openai.APIStatusError):
-            hint = {
-                401: "check OPENAI_API_KEY",
-                403: "the key may not access this model",
-                404: "check ARTICLEBOT_LLM_MODEL and OPENAI_BASE_URL",
-                429: f"rate limited or out of quota after {retries} retries",
-            }.get(exc.status_code, "server error" if exc.status_code >= 500 else "")
-            detail = self._scrub(_server_message(exc))
-            detail, hint = (f": {detail}" if detail else ""), (f" ({hint})" if hint else "")
-            return f"{where} failed: HTTP {exc.status_code}{detail}{hint}"
-        if isinstance(exc, openai.OpenAIError):
-            return f"{where} failed: {type(exc).__name__}: {self._scrub(str(exc))}"
-        return f"malformed chat reply from {self._host} ({type(exc).__name__}); check the server."
-
-    def _scrub(self, text: str) -> str:
-        """Remove the key (and anything key-shaped), squeeze to one short line."""
-        if self._secret:
-            text = text.replace(self._secret, "[redacted]")
-        text = " ".join(_KEYLIKE.sub("[redacted]", text).split())
-        return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+        return describe_failure(
+            exc,
+            where=f"chat request to {self._host} ({self.settings.llm_model})",
+            timeout=self.settings.openai_timeout,
+            retries=self.settings.openai_max_retries,
+            not_found_hint="check ARTICLEBOT_LLM_MODEL and OPENAI_BASE_URL",
+            malformed=(
+                f"malformed chat reply from {self._host} ({type(exc).__name__}); check the server."
+            ),
+            secret=self._secret,
+        )
 
 
 def _chat_model(settings: Settings) -> BaseChatModel:
@@ -269,13 +246,6 @@ def _chat_model(settings: Settings) -> BaseChatModel:
         timeout=settings.openai_timeout,
         max_retries=settings.openai_max_retries,
     )
-
-
-def _host(url: str) -> str:
-    """Host and port only: a URL's path or user:password must not reach a message."""
-    parts = urlsplit(url)
-    host = parts.hostname or "the configured server"
-    return f"{host}:{parts.port}" if parts.port else host
 
 
 def _inputs(question: str, hits: Sequence[Hit]) -> dict[str, str]:
@@ -306,11 +276,3 @@ def _claims(text: str) -> dict[int, list[str]]:
         for n in marker_numbers(match.group(2)):
             claims.setdefault(n, []).append(piece)
     return claims
-
-
-def _server_message(exc: Any) -> str:
-    """The ``error.message`` of an OpenAI-style error body: the server's own explanation."""
-    body = getattr(exc, "body", None)
-    error = body.get("error", body) if isinstance(body, dict) else None
-    message = error.get("message") if isinstance(error, dict) else error
-    return message if isinstance(message, str) else ""

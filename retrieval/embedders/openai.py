@@ -13,16 +13,14 @@ it is imported only when an OpenAI embedder is made.
 
 from __future__ import annotations
 
-import re
 import threading
-from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 from pydantic import SecretStr
 
 from retrieval.embedders.base import Embedder, l2_normalise
 from retrieval.errors import ConfigError, EmbedderError
+from retrieval.openai_errors import describe_failure, server_host
 from retrieval.settings import Settings
 
 #: Vector sizes of OpenAI's own models; any other model is measured with one probe text.
@@ -32,12 +30,9 @@ KNOWN_DIMENSIONS: dict[str, int] = {
     "text-embedding-ada-002": 1536,
 }
 DEFAULT_MODEL = "text-embedding-3-small"
-_OPENAI_HOST = "api.openai.com"
 #: Sent as the bearer token to a compatible server that needs no key (the client wants one).
 _NO_KEY = "no-key"
 _PROBE_TEXT = "dimension probe"
-_KEYLIKE = re.compile(r"\b(?:sk|pk|key)-[A-Za-z0-9_*.\-]{4,}")
-_MAX_DETAIL = 160
 
 
 class OpenAIEmbedder(Embedder):
@@ -69,7 +64,7 @@ class OpenAIEmbedder(Embedder):
         self._api_key = api_key if api_key is not None else SecretStr(_NO_KEY)
         self._dimension = dimension if dimension is not None else KNOWN_DIMENSIONS.get(model)
         self._dimension_lock = threading.Lock()
-        self._host = (urlsplit(base_url).netloc or base_url) if base_url else _OPENAI_HOST
+        self._host = server_host(base_url)
 
         from langchain_openai import OpenAIEmbeddings
 
@@ -146,52 +141,13 @@ class OpenAIEmbedder(Embedder):
 
     def _describe(self, exc: BaseException) -> str:
         """One line saying what went wrong, safe to show and log (no key, no server dump)."""
-        import openai
-
-        where = f"embeddings request to {self._host} ({self.model})"
-        if isinstance(exc, openai.APITimeoutError):
-            return (
-                f"{where} timed out after {self.timeout:g} s"
-                f" ({self.max_retries} retries); raise ARTICLEBOT_OPENAI_TIMEOUT or check"
-                " the server."
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            return f"{where} failed: cannot connect; check OPENAI_BASE_URL and the network."
-        if isinstance(exc, openai.APIStatusError):
-            hint = {
-                401: "check OPENAI_API_KEY",
-                403: "the key may not access this model",
-                404: "check the model name and OPENAI_BASE_URL",
-                429: f"rate limited or out of quota after {self.max_retries} retries",
-            }.get(exc.status_code, "server error" if exc.status_code >= 500 else "")
-            detail = self._scrub(_server_message(exc))
-            parts = [f"{where} failed: HTTP {exc.status_code}"]
-            if detail:
-                parts.append(f": {detail}")
-            if hint:
-                parts.append(f" ({hint})")
-            return "".join(parts)
-        if isinstance(exc, openai.OpenAIError):
-            return f"{where} failed: {type(exc).__name__}: {self._scrub(str(exc))}"
-        return f"malformed embeddings reply from {self._host}: {type(exc).__name__}"
-
-    def _scrub(self, text: str) -> str:
-        """Remove the key (and anything key-shaped), squeeze to one short line."""
         secret = self._api_key.get_secret_value()
-        if secret and secret != _NO_KEY:
-            text = text.replace(secret, "[redacted]")
-        text = _KEYLIKE.sub("[redacted]", text)
-        text = " ".join(text.split())
-        return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
-
-
-def _server_message(exc: Any) -> str:
-    """The ``error.message`` of an OpenAI-style error body, if there is one."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-        if isinstance(error, str):
-            return error
-    return ""
+        return describe_failure(
+            exc,
+            where=f"embeddings request to {self._host} ({self.model})",
+            timeout=self.timeout,
+            retries=self.max_retries,
+            not_found_hint="check the model name and OPENAI_BASE_URL",
+            malformed=f"malformed embeddings reply from {self._host}: {type(exc).__name__}",
+            secret="" if secret == _NO_KEY else secret,
+        )
