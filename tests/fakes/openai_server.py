@@ -33,7 +33,6 @@ import base64
 import hashlib
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
@@ -42,11 +41,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.asgi_server import ThreadedServer
 
 Handler = Callable[["FakeOpenAIServer", Any], Response | Awaitable[Response]]
 
@@ -213,10 +213,8 @@ class FakeOpenAIServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._routes: dict[str, Handler] = self._default_routes()
-        self._socket: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self.port = 0
+        self._serving = ThreadedServer(self._app(), "fake-openai")
 
     @staticmethod
     def _default_routes() -> dict[str, Handler]:
@@ -224,7 +222,7 @@ class FakeOpenAIServer:
 
     def add_route(self, path: str, handler: Handler) -> None:
         """Serve POST `path` with `handler` (before `start`)."""
-        if self._server is not None:
+        if self._serving.started:
             raise RuntimeError("add routes before the server starts")
         self._routes[path] = handler
 
@@ -315,46 +313,14 @@ class FakeOpenAIServer:
 
     def start(self) -> FakeOpenAIServer:
         """Bind a free port on 127.0.0.1, serve in a thread, return once it accepts."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app(),
-            log_level="error",
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            http="h11",
-            timeout_graceful_shutdown=2,
-        )
-        self._socket = sock
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-openai", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the fake OpenAI server did not start")
-            time.sleep(0.005)
+        self._serving.start()
+        self.port = self._serving.port
         return self
 
     def stop(self) -> None:
         """Stop serving and join the thread; idempotent."""
         self._stopping.set()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            if self._thread.is_alive():  # pragma: no cover - would be a bug here
-                raise RuntimeError("the fake OpenAI server did not stop")
-        if self._socket is not None:
-            self._socket.close()
-        self._thread = None
-        self._socket = None
+        self._serving.stop()
 
     def __enter__(self) -> FakeOpenAIServer:
         return self.start()

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,11 +25,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.asgi_server import ThreadedServer
 
 TOKEN = "123456789:TEST-token-do-not-echo-SECRET"
 BOT_USERNAME = "articlebot_test_bot"
@@ -74,10 +74,8 @@ class FakeTelegramServer:
         self._message_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
         self.port = 0
+        self._serving = ThreadedServer(self._app(), "fake-telegram")
 
     @property
     def base_url(self) -> str:
@@ -264,38 +262,14 @@ class FakeTelegramServer:
 
     def start(self) -> FakeTelegramServer:
         """Bind a free port on 127.0.0.1, serve in a thread, return once it accepts."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app(), log_level="error", access_log=False, lifespan="off", ws="none"
-        )
-        config.http = "h11"
-        config.timeout_graceful_shutdown = 2
-        self._socket, self._server = sock, uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-telegram", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the fake Telegram server did not start")
-            time.sleep(0.005)
+        self._serving.start()
+        self.port = self._serving.port
         return self
 
     def stop(self) -> None:
         """Stop serving and join the thread; idempotent."""
         self._stopping.set()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._thread, self._socket = None, None
+        self._serving.stop()
 
     def __enter__(self) -> FakeTelegramServer:
         return self.start()
