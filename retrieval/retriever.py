@@ -79,12 +79,13 @@ class HybridRetriever:
         self, question: str, filters: SearchFilters, pool: int
     ) -> list[tuple[ChunkKey, float]]:
         collection = self.index.collection()
-        if collection is None or collection.count() == 0:
+        size = collection.count() if collection is not None else 0
+        if collection is None or size == 0:
             return []
         vector = np.asarray(self.index.embedder.embed_query(question), dtype=np.float32)
         result = collection.query(
             query_embeddings=vector.reshape(1, -1),
-            n_results=min(pool, collection.count()),
+            n_results=min(pool, size),
             where=_where(filters),
             include=["metadatas", "distances"],
         )
