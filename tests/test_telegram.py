@@ -104,18 +104,23 @@ def make_app(settings: Settings, index: ArticleIndex, **extra: Any) -> BotApplic
 
 @contextlib.asynccontextmanager
 async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
-    """Run the bot as `run_polling` does (initialize, post_init, poll, start), then stop it."""
-    async with app:
-        assert app.post_init is not None
-        await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
+    """Run the bot as `run_polling` does (initialize, post_init, poll, start), then stop it
+    as `run_polling` does too (stop the updater and the application, shut down, post_shutdown).
+    """
+    assert app.post_init is not None and app.post_shutdown is not None
+    try:
+        async with app:
+            await app.post_init(app)
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            await app.start()
+            try:
+                yield app
+            finally:
+                await app.updater.stop()
+                await app.stop()
+    finally:
+        await app.post_shutdown(app)
 
 
 @pytest.fixture
