@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import secrets
 
@@ -82,6 +83,9 @@ def telegram(
     settings = app.settings
     if settings.telegram_bot_token is None:
         raise click.ClickException(NO_TOKEN)
+    # PTB 22 warns on every 429 ("retry after") unless the process opts in to its future
+    # timedelta durations; the bot reads none of them, so it opts in.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     if webhook_url:
         secret_token = webhook_secret(settings, secret_token)
     _redact_logs(settings.telegram_bot_token.get_secret_value(), secret_token or "")

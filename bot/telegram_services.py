@@ -133,9 +133,11 @@ def remember(
 
 def unremember(chat_data: MutableMapping[Any, Any], turn: tuple[str, str, float] | None) -> None:
     """Take back a turn whose reply could not be sent."""
-    turns = chat_data.get(_TURNS, [])
-    if turn is not None and turn in turns:
-        chat_data[_TURNS] = [t for t in turns if t is not turn]
+    turns = [t for t in chat_data.get(_TURNS, []) if t is not turn]
+    if turns:
+        chat_data[_TURNS] = turns
+    else:
+        chat_data.pop(_TURNS, None)
 
 
 def forget(chat_data: MutableMapping[Any, Any]) -> bool:

@@ -183,7 +183,7 @@ class Settings(BaseSettings):
         default=16,
         ge=1,
         le=256,
-        description="Questions the bot works on at once; a slow one never holds up the others.",
+        description="Questions worked on at once (worker threads); more wait for a free one.",
     )
     telegram_rate_limit: bool = Field(
         default=True,
