@@ -334,20 +334,24 @@ async def test_admin_add_url_and_ssrf_guard(
 async def test_admin_document_upload(
     tmp_path: Path, telegram_server: FakeTelegramServer, empty_index: ArticleIndex
 ) -> None:
-    settings = bot_settings(tmp_path, telegram_server, admin_user_ids="42")
+    settings = bot_settings(tmp_path, telegram_server, admin_user_ids="42", max_article_bytes=1000)
     body = b"# Lighthouse repainted\n\nThe old lighthouse at Merrow Point was repainted red.\n"
     async with running(make_app(settings, empty_index)):
         telegram_server.document("lighthouse.md", body)
         telegram_server.document("virus.exe", b"MZ")
-        texts = sorted(await reply_to(telegram_server, 42, 2))  # answered concurrently
+        telegram_server.document("huge.txt", b"word " * 300)
+        telegram_server.document("notes.txt", body, user_id=77)  # not an admin
+        texts = sorted(await reply_to(telegram_server, 42, 3))  # answered concurrently
         telegram_server.document("lighthouse.md", body)
-        texts += (await reply_to(telegram_server, 42, 3))[2:]
-        telegram_server.document("lighthouse.md", body.replace(b"red", b"blue"))
         texts += (await reply_to(telegram_server, 42, 4))[3:]
+        telegram_server.document("lighthouse.md", body.replace(b"red", b"blue"))
+        texts += (await reply_to(telegram_server, 42, 5))[4:]
+        assert await reply_to(telegram_server, 77) == [ADMINS_ONLY]
     assert texts[0] == "Added: Lighthouse repainted"
-    assert texts[1].startswith("Failed: virus.exe")
-    assert texts[2] == "Unchanged: Lighthouse repainted"
-    assert texts[3] == "Updated: Lighthouse repainted"
+    assert texts[1] == "Failed: huge.txt: larger than 1000 bytes."
+    assert texts[2].startswith("Failed: virus.exe")
+    assert texts[3] == "Unchanged: Lighthouse repainted"
+    assert texts[4] == "Updated: Lighthouse repainted"
     [stored] = empty_index.articles()
     assert stored.article.id == "telegram-upload:lighthouse.md"
     assert "repainted blue" in stored.article.text
