@@ -20,7 +20,6 @@ from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 from tests.fakes.telegram_server import Call, FakeTelegramServer
 from tests.test_telegram import (
     BRIDGE_Q,
-    article_server,
     bot_settings,
     index,
     llm_settings,
@@ -31,7 +30,7 @@ from tests.test_telegram import (
     telegram_server,
 )
 
-__all__ = ["article_server", "index", "openai_server", "telegram_server"]  # fixtures
+__all__ = ["index", "openai_server", "telegram_server"]  # fixtures
 CHAT_REPLY = "The bridge reopens on 4 May [1]."
 CHAT = "/v1/chat/completions"
 
