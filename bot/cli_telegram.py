@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
+import secrets
 
 import click
 from telegram import Bot, Update
@@ -20,24 +23,34 @@ pass_app = click.make_pass_decorator(AppContext)
 NO_TOKEN = (
     "no Telegram bot token: set TELEGRAM_BOT_TOKEN (from @BotFather) in the environment or .env"
 )
+#: What Telegram accepts as a webhook secret token.
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 BAD_TOKEN = "Telegram rejected the bot token (TELEGRAM_BOT_TOKEN): check it with @BotFather"
 
 
 class RedactToken(logging.Filter):
-    """Replace the bot token in log messages (URLs of Bot API requests contain it)."""
+    """Replace the bot token (and the webhook secret) in log messages and tracebacks.
 
-    def __init__(self, token: str) -> None:
+    URLs of Bot API requests contain the token, and PTB puts it in some errors.
+    """
+
+    def __init__(self, *hidden: str) -> None:
         super().__init__()
-        self._token = token
+        self._hidden = [h for h in hidden if h]
+
+    def _redact(self, text: str) -> str:
+        for value in self._hidden:
+            text = text.replace(value, "<token>")
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._token in message:
-            record.msg, record.args = message.replace(self._token, "<token>"), None
-        if record.exc_info and not record.exc_text:  # PTB puts the token in some errors
+        if any(value in message for value in self._hidden):
+            record.msg, record.args = self._redact(message), None
+        if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self._token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self._token, "<token>")
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
         return True
 
 
@@ -45,7 +58,11 @@ class RedactToken(logging.Filter):
 @click.option("--webhook-url", help="Public HTTPS URL Telegram posts updates to (webhook mode).")
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook listen address.")
 @click.option("--port", type=int, default=8443, show_default=True, help="Webhook listen port.")
-@click.option("--secret-token", help="Webhook secret; requests without it are refused.")
+@click.option(
+    "--secret-token",
+    help="Webhook secret (else ARTICLEBOT_TELEGRAM_WEBHOOK_SECRET, else a random one); "
+    "requests without it are refused.",
+)
 @pass_app
 @handle_errors
 def telegram(
@@ -54,17 +71,24 @@ def telegram(
     """Run the Telegram bot: cited answers to questions about the stored articles.
 
     Needs TELEGRAM_BOT_TOKEN. Long polling by default; with --webhook-url, Telegram posts
-    updates to this process instead. Ctrl-C or SIGTERM stops it cleanly.
+    updates to this process instead (--listen/--port; put a TLS proxy in front), and every
+    request must carry the webhook secret. Ctrl-C or SIGTERM stops it cleanly.
 
     \b
     Example usage:
         TELEGRAM_BOT_TOKEN=123:abc articlebot telegram
-        articlebot telegram --webhook-url https://bot.example.com/tg --port 8443 --secret-token s3
+        ARTICLEBOT_TELEGRAM_WEBHOOK_SECRET=s3cret articlebot telegram \\
+            --webhook-url https://bot.example.com/tg --listen 0.0.0.0 --port 8443
     """
     settings = app.settings
     if settings.telegram_bot_token is None:
         raise click.ClickException(NO_TOKEN)
-    _redact_logs(settings.telegram_bot_token.get_secret_value())
+    # PTB 22 warns on every 429 ("retry after") unless the process opts in to its future
+    # timedelta durations; the bot reads none of them, so it opts in.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    if webhook_url:
+        secret_token = webhook_secret(settings, secret_token)
+    _redact_logs(settings.telegram_bot_token.get_secret_value(), secret_token or "")
     asyncio.run(_check_token(settings))
     index = ArticleIndex(settings, must_exist=True)
     try:
@@ -74,6 +98,17 @@ def telegram(
         )
     finally:
         index.close()
+
+
+def webhook_secret(settings: Settings, given: str | None) -> str:
+    """The secret Telegram must send with each update: given, configured, or random."""
+    configured = settings.telegram_webhook_secret
+    secret = given or (configured.get_secret_value() if configured else secrets.token_hex(32))
+    if not SECRET_PATTERN.fullmatch(secret):
+        raise click.ClickException(
+            "the webhook secret may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)"
+        )
+    return secret
 
 
 async def _check_token(settings: Settings) -> None:
@@ -132,8 +167,8 @@ def _run(
         raise
 
 
-def _redact_logs(token: str) -> None:
-    """Keep the token out of every log line, whatever library writes it."""
-    redact = RedactToken(token)
+def _redact_logs(*hidden: str) -> None:
+    """Keep the token and the webhook secret out of every log line, whatever writes it."""
+    redact = RedactToken(*hidden)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)

@@ -6,7 +6,6 @@ loopback, private, link-local or metadata addresses, size and time capped by set
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import re
 import tempfile
@@ -45,7 +44,7 @@ async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(context.args or []) != 1 or urlsplit(url).scheme not in ("http", "https"):
         await message.reply_text(USAGE_ADD)
         return
-    report = await asyncio.to_thread(ingest_sources, services, [url], None)
+    report = await services.run(ingest_sources, services, [url], None)
     await message.reply_text(describe(report, url))
 
 
@@ -67,7 +66,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(f"Failed: {name}: larger than {limit} bytes.")
         return
     content = await _download(message)
-    report = await asyncio.to_thread(ingest_upload, services, name, content)
+    report = await services.run(ingest_upload, services, name, content)
     await message.reply_text(describe(report, name))
 
 

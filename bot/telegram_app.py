@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 BotApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
 PERSISTENCE_FILE = "telegram-conversations.pickle"
+#: Updates handled at once (PTB's default); the answers themselves share the worker threads.
+CONCURRENT_UPDATES = 256
+#: Retries of a request Telegram answered with 429 "retry after" (the limiter waits first).
+RATE_LIMIT_RETRIES = 3
 COMMANDS = [
     BotCommand("start", "What this bot does and how to ask"),
     BotCommand("help", "How to use the bot"),
@@ -65,16 +70,19 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
         store_data=PersistenceInput(bot_data=False, user_data=False, callback_data=False),
         update_interval=30,
     )
-    application = (
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_file_url)
-        .concurrent_updates(True)
+        .concurrent_updates(CONCURRENT_UPDATES)
         .persistence(persistence)
         .post_init(register_commands)
-        .build()
+        .post_shutdown(close_services)
     )
+    if settings.telegram_rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+    application = builder.build()
     application.bot_data["services"] = services
     add_handlers(application)
     return application
@@ -107,6 +115,13 @@ def add_handlers(application: BotApplication) -> None:  # type: ignore[type-arg]
 async def register_commands(application: BotApplication) -> None:  # type: ignore[type-arg]
     """Tell Telegram the command list (shown in the client's menu)."""
     await application.bot.set_my_commands(COMMANDS)
+
+
+async def close_services(application: BotApplication) -> None:  # type: ignore[type-arg]
+    """Stop the worker threads once the application has finished its updates."""
+    services = application.bot_data.get("services")
+    if isinstance(services, Services):
+        services.close()
 
 
 def is_authorised(settings: Settings, user_id: int | None, chat_id: int | None) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
@@ -95,7 +94,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_message is None:
         return
     services = services_of(context)
-    info = await asyncio.to_thread(services.index.stats)
+    info = await services.run(services.index.stats)
     dates = f"{info.oldest} to {info.newest}" if info.oldest and info.newest else "unknown"
     mode = "LLM" if services.settings.use_llm else "offline"
     await update.effective_message.reply_text(
@@ -108,7 +107,8 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the known articles, one page at a time."""
     if update.effective_message is None:
         return
-    articles = await asyncio.to_thread(services_of(context).index.articles)
+    services = services_of(context)
+    articles = await services.run(services.index.articles)
     text, markup = sources_page_view(articles, 0)
     await update.effective_message.reply_text(
         text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
@@ -122,7 +122,8 @@ async def sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     await query.answer()
     page = int(query.data.split(":")[1])
-    articles = await asyncio.to_thread(services_of(context).index.articles)
+    services = services_of(context)
+    articles = await services.run(services.index.articles)
     text, markup = sources_page_view(articles, page)
     await query.edit_message_text(
         text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from telegram import LinkPreviewOptions, Message
 from telegram.constants import ChatAction, ParseMode
@@ -18,13 +19,19 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.render_telegram import LIMIT, render_html, render_plain
-from bot.telegram_services import remember, remembered, services_of
-from retrieval.answer import Answerer, Turn
+from bot.telegram_services import (
+    Services,
+    remember,
+    remembered,
+    services_of,
+    stale_chats,
+    unremember,
+)
+from retrieval.answer import Turn
 from retrieval.types import Answer
 
 log = logging.getLogger(__name__)
 
-TYPING_EVERY = 4.0
 SLOW_DOWN = "You're asking faster than I can read. Please wait a minute and ask again."
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _DONE = object()
@@ -33,27 +40,48 @@ _DONE = object()
 async def answer_question(
     message: Message, context: ContextTypes.DEFAULT_TYPE, question: str
 ) -> None:
-    """Answer `question` in `message`'s chat, citing sources, and remember the turn."""
+    """Answer `question` in `message`'s chat, citing sources, and remember the turn.
+
+    The turn is remembered before the reply goes out (and taken back if it cannot be sent),
+    so a follow-up sent as soon as the reply arrives always sees it.
+    """
     services = services_of(context)
     user = message.from_user
     if user is not None and not services.limiter.allow(user.id):
         await message.reply_text(SLOW_DOWN)
         return
-    chat_data = context.chat_data if context.chat_data is not None else {}
-    history = remembered(chat_data, services.settings)
+    history = remembered(_chat_data(context), services)
     async with typing_action(context, message.chat_id):
         if services.settings.use_llm:
-            answer, draft = await _streamed(message, services.answerer, question, history, context)
+            answer, draft = await _streamed(message, services, question, history)
         else:
-            answer = await asyncio.to_thread(services.answerer.answer, question, history)
+            answer = await services.run(services.answerer.answer, question, history)
             draft = None
-    await send_answer(message, answer, draft)
-    remember(chat_data, services.settings, question, answer.text)
+    turn = remember(_chat_data(context), services, question, answer.text)
+    try:
+        await send_answer(message, answer, draft)
+    except BaseException:
+        unremember(_chat_data(context), turn)
+        raise
+    _forget_stale_chats(context, services, message.chat_id)
+
+
+def _chat_data(context: ContextTypes.DEFAULT_TYPE) -> dict[Any, Any]:
+    """This chat's data, looked up afresh (PTB recreates an entry that was dropped)."""
+    return context.chat_data if context.chat_data is not None else {}
+
+
+def _forget_stale_chats(context: ContextTypes.DEFAULT_TYPE, services: Services, keep: int) -> None:
+    """Drop the memory of chats that have been quiet too long (from the persistence file too)."""
+    for chat_id in stale_chats(context.application.chat_data, services):
+        if chat_id != keep:
+            context.application.drop_chat_data(chat_id)
 
 
 @contextlib.asynccontextmanager
 async def typing_action(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncIterator[None]:
     """Show "typing…" in the chat, repeated every few seconds, while the block runs."""
+    every = services_of(context).settings.telegram_typing_interval
 
     async def send() -> None:
         try:
@@ -63,7 +91,7 @@ async def typing_action(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> Asy
 
     async def repeat() -> None:
         while True:
-            await asyncio.sleep(TYPING_EVERY)
+            await asyncio.sleep(every)
             await send()
 
     await send()
@@ -77,34 +105,53 @@ async def typing_action(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> Asy
 
 
 async def _streamed(
-    message: Message,
-    answerer: Answerer,
-    question: str,
-    history: list[Turn],
-    context: ContextTypes.DEFAULT_TYPE,
-) -> tuple[Answer, Message | None]:
+    message: Message, services: Services, question: str, history: list[Turn]
+) -> tuple[Answer, Draft]:
     """Show the LLM's text as it arrives by editing one message, at most once per interval."""
-    interval = services_of(context).settings.telegram_edit_interval
-    pieces: Iterator[str | Answer] = answerer.stream(question, history)
-    draft: Message | None = None
-    text, shown, last = "", "", 0.0
+    pieces: Iterator[str | Answer] = services.answerer.stream(question, history)
+    draft = Draft(message, services.settings.telegram_edit_interval)
+    text = ""
     while True:
-        item = await asyncio.to_thread(next, pieces, _DONE)
+        item = await services.run(next, pieces, _DONE)
         if isinstance(item, Answer):
             return item, draft
         if item is _DONE:
             raise RuntimeError("the answerer's stream ended without an answer")
         text += str(item)
-        preview = text[: LIMIT - 2] + " …"
-        if time.monotonic() - last >= interval and preview.strip() != shown:
-            if draft is None:
-                draft = await message.reply_text(preview)
-            else:
-                await draft.edit_text(preview)
-            shown, last = preview.strip(), time.monotonic()
+        if draft.due():
+            await draft.show(text[: LIMIT - 2] + " …")
 
 
-async def send_answer(message: Message, answer: Answer, draft: Message | None = None) -> None:
+class Draft:
+    """The one message a streamed answer is shown in; edited at most once per `interval`."""
+
+    def __init__(self, message: Message, interval: float) -> None:
+        self.message = message
+        self.interval = interval
+        self.sent: Message | None = None
+        self._shown = ""
+        self._last = 0.0
+
+    def due(self) -> bool:
+        """Whether an edit now would respect the interval."""
+        return time.monotonic() - self._last >= self.interval
+
+    async def wait(self) -> None:
+        """Sleep until the next edit is due."""
+        await asyncio.sleep(max(0.0, self._last + self.interval - time.monotonic()))
+
+    async def show(self, text: str) -> None:
+        """Send the draft, or edit it if the text changed."""
+        if text.strip() == self._shown:
+            return
+        if self.sent is None:
+            self.sent = await self.message.reply_text(text)
+        else:
+            await self.sent.edit_text(text)
+        self._shown, self._last = text.strip(), time.monotonic()
+
+
+async def send_answer(message: Message, answer: Answer, draft: Draft | None = None) -> None:
     """Reply with the HTML answer (into `draft` first, if any); plain text if HTML is refused."""
     try:
         await _send(message, render_html(answer), draft, ParseMode.HTML)
@@ -116,11 +163,12 @@ async def send_answer(message: Message, answer: Answer, draft: Message | None = 
 
 
 async def _send(
-    message: Message, parts: list[str], draft: Message | None, mode: ParseMode | None
+    message: Message, parts: list[str], draft: Draft | None, mode: ParseMode | None
 ) -> None:
     first, rest = parts[0], parts[1:]
-    if draft is not None:
-        await draft.edit_text(first, parse_mode=mode, link_preview_options=NO_PREVIEW)
+    if draft is not None and draft.sent is not None:
+        await draft.wait()  # the final edit keeps to the interval too
+        await draft.sent.edit_text(first, parse_mode=mode, link_preview_options=NO_PREVIEW)
     else:
         await message.reply_text(first, parse_mode=mode, link_preview_options=NO_PREVIEW)
     for part in rest:

@@ -173,6 +173,32 @@ class Settings(BaseSettings):
     telegram_edit_interval: float = Field(
         default=1.0, ge=0.1, description="Seconds between edits of a streamed LLM answer."
     )
+    telegram_typing_interval: float = Field(
+        default=4.0,
+        gt=0,
+        le=5.0,
+        description='Seconds between "typing…" actions while answering (Telegram shows one ~5 s).',
+    )
+    telegram_answer_threads: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Questions worked on at once (worker threads); more wait for a free one.",
+    )
+    telegram_rate_limit: bool = Field(
+        default=True,
+        description=(
+            "Pace requests to Telegram's flood limits (30/s, 20/min per group) and retry"
+            " after a 429; off only against a local test server."
+        ),
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Webhook mode: secret Telegram sends with every update (A-Z a-z 0-9 _ -, up to"
+            " 256); requests without it are refused. Unset = a random one per run."
+        ),
+    )
 
     @field_validator("chroma_host", "openai_base_url", mode="before")
     @classmethod

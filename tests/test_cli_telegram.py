@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from bot import cli
 from bot.cli_telegram import NO_TOKEN
 from ingest.chunk import Chunker
 from retrieval.index import ArticleIndex
-from retrieval.settings import Settings
+from retrieval.settings import Settings, env_name
+from tests.fakes import openai_server as fake_openai
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.embedder import HashEmbedder
+from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
-from tests.test_telegram import BRIDGE
+from tests.test_telegram import BRIDGE, BRIDGE_Q
 
-telegram_server = fake_telegram.telegram_server  # the fixture, used by name below
+telegram_server = fake_telegram.telegram_server  # the fixtures, used by name below
+openai_server = fake_openai.openai_server
+SECRET = "webhook-Secret_42"
 
 
 @pytest.fixture
@@ -92,19 +102,121 @@ def test_rejected_token_is_one_line_and_never_echoed(
     assert TOKEN.split(":")[1] not in err + out
 
 
-def test_sigterm_stops_the_polling_bot_cleanly(
-    telegram_server: FakeTelegramServer, data_dir: Path, processes: list[subprocess.Popen[str]]
+@pytest.fixture
+def llm_data_dir(tmp_path: Path, openai_server: FakeOpenAIServer) -> Path:
+    """An index embedded by the fake OpenAI server, so the bot process can answer with it."""
+    settings = Settings(_env_file=None, data_dir=tmp_path / "llm-data", **llm_env(openai_server))  # type: ignore[arg-type]
+    index = ArticleIndex(settings)
+    index.upsert([(BRIDGE, Chunker(size=300, overlap=40).split(BRIDGE))])
+    index.finish_run()
+    index.close()
+    return settings.data_dir
+
+
+def llm_env(server: FakeOpenAIServer) -> dict[str, str]:
+    """Embeddings and answers from the fake OpenAI server."""
+    return {
+        "openai_base_url": server.base_url,
+        "openai_api_key": "sk-test",
+        "embedder": "openai",
+        "openai_embedding_model": "fake-embedding",
+        "answerer": "llm",
+    }
+
+
+@pytest.mark.slow
+def test_sigterm_finishes_the_pending_answer_then_exits_cleanly(
+    telegram_server: FakeTelegramServer,
+    openai_server: FakeOpenAIServer,
+    llm_data_dir: Path,
+    processes: list[subprocess.Popen[str]],
 ) -> None:
-    processes.append(process := articlebot(env_for(telegram_server, data_dir)))
-    telegram_server.private_message("/start")  # the index was built by another embedder
-    deadline = time.monotonic() + 40
-    while not telegram_server.texts(42):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no answer from the bot process"
-        time.sleep(0.05)
-    assert "numbered sources" in telegram_server.texts(42)[0]
+    release = threading.Event()
+    openai_server.enqueue(ScriptedResponse.held(release, path="/v1/chat/completions"))
+    openai_server.enqueue_chat("The bridge reopens on 4 May [1].")
+    env = env_for(telegram_server, llm_data_dir)
+    env |= {env_name(k): v for k, v in llm_env(openai_server).items()}
+    processes.append(process := articlebot(env))
+    telegram_server.private_message(BRIDGE_Q)
+    wait_until(lambda: openai_server.chat_requests, process)  # the model is writing
     process.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    time.sleep(0.5)
+    assert process.poll() is None  # still finishing the answer
+    release.set()
     out, err = process.communicate(timeout=15)
     assert process.returncode == 0, err
-    assert "Traceback" not in err and TOKEN not in err + out
-    assert (data_dir / "telegram-conversations.pickle").exists()  # memory flushed on stop
+    assert time.monotonic() - stopped < 10  # "within a few seconds" (a loaded machine too)
+    assert "Traceback" not in err and TOKEN not in err + out and "sk-test" not in err + out
+    [answer] = [c for c in telegram_server.calls if "<blockquote" in str(c.params.get("text"))]
+    assert answer.params["chat_id"] == 42 and "4 May [1]" in answer.params["text"]
+    with (llm_data_dir / "telegram-conversations.pickle").open("rb") as file:
+        stored = pickle.load(file)  # memory flushed on stop
+    assert [turn[0] for turn in stored["chat_data"][42]["turns"]] == [BRIDGE_Q]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(
+    check: Callable[[], Any], process: subprocess.Popen[str], timeout: float = 40
+) -> Any:
+    """Poll `check()` while the bot process runs; fail with its output if it exits."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the bot process did not get there in time"
+        time.sleep(0.05)
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("configured", [True, False], ids=["secret-from-env", "random-secret"])
+def test_webhook_mode_checks_the_secret_on_every_request(
+    telegram_server: FakeTelegramServer,
+    data_dir: Path,
+    processes: list[subprocess.Popen[str]],
+    configured: bool,
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    env = env_for(telegram_server, data_dir)
+    if configured:
+        env["ARTICLEBOT_TELEGRAM_WEBHOOK_SECRET"] = SECRET
+    args = ["--webhook-url", url, "--listen", "127.0.0.1", "--port", str(port)]
+    processes.append(process := articlebot(env, *args))
+    webhook = wait_until(lambda: telegram_server.webhook, process)
+    secret = webhook["secret_token"]
+    assert webhook["url"] == url and (secret == SECRET if configured else len(secret) == 64)
+    telegram_server.private_message("/start")  # Telegram POSTs it, with the secret
+    wait_until(lambda: telegram_server.texts(42), process)
+    assert "numbered sources" in telegram_server.texts(42)[0]
+    assert [d.status for d in telegram_server.deliveries] == [200]
+    forge = telegram_server.private_update
+    assert telegram_server.post_to_webhook(forge("/start", user_id=77), None) == 403
+    assert telegram_server.post_to_webhook(forge("/start", user_id=78), secret[::-1]) == 403
+    assert telegram_server.post_to_webhook(forge("/help", user_id=79), secret) == 200
+    wait_until(lambda: telegram_server.texts(79), process)
+    assert telegram_server.texts(77) == telegram_server.texts(78) == []  # never processed
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in err and TOKEN not in err + out and secret not in err + out
+    assert not telegram_server.calls_to("getUpdates")  # no polling in webhook mode
+
+
+def test_bad_webhook_secret_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli.main,
+        ["telegram", "--webhook-url", "https://bot.example/hook", "--secret-token", "not ok!"],
+        env={"TELEGRAM_BOT_TOKEN": TOKEN},
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: the webhook secret may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)"
+    ]

@@ -30,6 +30,7 @@ from tests.fakes.embedder import HashEmbedder
 from tests.fakes.http_server import ArticleServer
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
+from tests.test_render_telegram import check_message
 
 # the fixtures, used by name below
 telegram_server = fake_telegram.telegram_server
@@ -104,18 +105,23 @@ def make_app(settings: Settings, index: ArticleIndex, **extra: Any) -> BotApplic
 
 @contextlib.asynccontextmanager
 async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
-    """Run the bot as `run_polling` does (initialize, post_init, poll, start), then stop it."""
-    async with app:
-        assert app.post_init is not None
-        await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
+    """Run the bot as `run_polling` does (initialize, post_init, poll, start), then stop it
+    as `run_polling` does too (stop the updater and the application, shut down, post_shutdown).
+    """
+    assert app.post_init is not None and app.post_shutdown is not None
+    try:
+        async with app:
+            await app.post_init(app)
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            await app.start()
+            try:
+                yield app
+            finally:
+                await app.updater.stop()
+                await app.stop()
+    finally:
+        await app.post_shutdown(app)
 
 
 @pytest.fixture
@@ -160,9 +166,12 @@ async def test_hostile_article_text_is_escaped(
 ) -> None:
     telegram_server.private_message("How many sharks does the Kestrel zoo aquarium keep?")
     [text] = await reply_to(telegram_server, 42)
+    shown = check_message(text)  # only our own tags, all balanced
     assert "<script>" not in text and "&lt;script&gt;" in text
-    assert "Evil &lt;Site&gt; &amp; Co" in text
+    assert "Evil &lt;Site&gt; &amp; Co" in text  # & and <...>
+    assert "Zoo &amp; &lt;b&gt;Aquarium</a>" in text  # an unbalanced <b> in the title
     assert 'href="https://evil.example/zoo?a=1&amp;b=2"' in text
+    assert "<script>alert(1)</script> Zoo & <b>Aquarium" in shown  # what the user reads
 
 
 async def test_group_answers_only_when_addressed(
@@ -206,6 +215,8 @@ async def test_sources_are_paginated(
     [text] = await reply_to(telegram_server, 42)
     assert text.startswith("<b>Articles 1/2</b> (7 in all)") and text.count("\n") == 5
     assert "&lt;script&gt;" in text
+    assert '<a href="https://harbour.example/bridge">Sallow Street Bridge to reopen' in text
+    assert "</a> — harbour.example, 2026-03-02" in text  # linked title, site, date
     [call] = telegram_server.sent(42)
     [[button]] = call.params["reply_markup"]["inline_keyboard"]
     assert button["callback_data"] == "sources:1"
@@ -260,6 +271,20 @@ async def test_unauthorised_users_get_one_refusal_and_nothing_is_stored(
     assert not telegram_server.calls_to("sendChatAction")[1:]  # only the allowed question
 
 
+async def test_allowed_chats_let_their_members_in(
+    tmp_path: Path, telegram_server: FakeTelegramServer, index: ArticleIndex
+) -> None:
+    settings = bot_settings(tmp_path, telegram_server, allowed_chat_ids="-1001")
+    async with running(make_app(settings, index)) as app:
+        telegram_server.mention(BRIDGE_Q, chat_id=-1001, user_id=77)  # an allowed group
+        telegram_server.mention(BRIDGE_Q, chat_id=-2002, user_id=77)  # another group
+        telegram_server.private_message(BRIDGE_Q, user_id=77)  # not in a private chat
+        assert "4 May" in (await reply_to(telegram_server, -1001))[0]
+        assert await reply_to(telegram_server, -2002) == [REFUSAL_ACCESS]
+        assert await reply_to(telegram_server, 77) == [REFUSAL_ACCESS]
+        assert -2002 not in app.chat_data and 77 not in app.chat_data
+
+
 async def test_rate_limit_says_slow_down(
     tmp_path: Path, telegram_server: FakeTelegramServer, index: ArticleIndex
 ) -> None:
@@ -309,34 +334,44 @@ async def test_admin_add_url_and_ssrf_guard(
 async def test_admin_document_upload(
     tmp_path: Path, telegram_server: FakeTelegramServer, empty_index: ArticleIndex
 ) -> None:
-    settings = bot_settings(tmp_path, telegram_server, admin_user_ids="42")
+    settings = bot_settings(tmp_path, telegram_server, admin_user_ids="42", max_article_bytes=1000)
     body = b"# Lighthouse repainted\n\nThe old lighthouse at Merrow Point was repainted red.\n"
     async with running(make_app(settings, empty_index)):
         telegram_server.document("lighthouse.md", body)
         telegram_server.document("virus.exe", b"MZ")
-        texts = sorted(await reply_to(telegram_server, 42, 2))  # answered concurrently
+        telegram_server.document("huge.txt", b"word " * 300)
+        telegram_server.document("notes.txt", body, user_id=77)  # not an admin
+        texts = sorted(await reply_to(telegram_server, 42, 3))  # answered concurrently
         telegram_server.document("lighthouse.md", body)
-        texts += (await reply_to(telegram_server, 42, 3))[2:]
+        texts += (await reply_to(telegram_server, 42, 4))[3:]
+        telegram_server.document("lighthouse.md", body.replace(b"red", b"blue"))
+        texts += (await reply_to(telegram_server, 42, 5))[4:]
+        assert await reply_to(telegram_server, 77) == [ADMINS_ONLY]
     assert texts[0] == "Added: Lighthouse repainted"
-    assert texts[1].startswith("Failed: virus.exe")
-    assert texts[2] == "Unchanged: Lighthouse repainted"
+    assert texts[1] == "Failed: huge.txt: larger than 1000 bytes."
+    assert texts[2].startswith("Failed: virus.exe")
+    assert texts[3] == "Unchanged: Lighthouse repainted"
+    assert texts[4] == "Updated: Lighthouse repainted"
     [stored] = empty_index.articles()
     assert stored.article.id == "telegram-upload:lighthouse.md"
+    assert "repainted blue" in stored.article.text
 
 
 # -- the LLM path, failures, persistence -----------------------------------------------------------
 
 
-def llm_settings(tmp_path: Path, server: FakeTelegramServer, llm: FakeOpenAIServer) -> Settings:
+def llm_settings(
+    tmp_path: Path, server: FakeTelegramServer, llm: FakeOpenAIServer, **values: Any
+) -> Settings:
+    """Settings for LLM answers from the fake OpenAI server (`values` override)."""
+    defaults: dict[str, Any] = {"openai_timeout": 3.0, "openai_max_retries": 1}
     return bot_settings(
         tmp_path,
         server,
         answerer="llm",
         openai_api_key="sk-test",
         openai_base_url=llm.base_url,
-        openai_timeout=3.0,
-        openai_max_retries=1,
-        telegram_edit_interval=0.1,
+        **{"telegram_edit_interval": 0.1, **defaults, **values},
     )
 
 

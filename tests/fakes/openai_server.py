@@ -16,7 +16,9 @@ What it answers:
 * Anything scripted with `enqueue(...)`: each request takes the first queued
   `ScriptedResponse` whose `path` matches (or that has none), else gets the normal answer.
   `ScriptedResponse.error(429)`, `.error(500)`, `.error(401)`, `.slow(seconds)`,
-  `.malformed()`, or any status/body/headers/delay.
+  `.held(event)` (answers once the test sets the event), `.malformed()`, or any
+  status/body/headers/delay.
+* `stream_delay`: seconds between streamed chunks (a model that writes slowly).
 
 Every request is recorded in `requests` (`RecordedRequest`: path, headers, parsed JSON).
 
@@ -35,7 +37,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +90,7 @@ class ScriptedResponse:
     delay: float = 0.0
     headers: Mapping[str, str] = field(default_factory=dict)
     path: str | None = None
+    hold: threading.Event | None = None
 
     @classmethod
     def ok(cls, path: str | None = None) -> ScriptedResponse:
@@ -107,6 +110,11 @@ class ScriptedResponse:
     def slow(cls, seconds: float, path: str | None = None) -> ScriptedResponse:
         """The normal answer after `seconds` (longer than the client timeout = a timeout)."""
         return cls(delay=seconds, path=path)
+
+    @classmethod
+    def held(cls, release: threading.Event, path: str | None = None) -> ScriptedResponse:
+        """The normal answer, once the test sets `release` (or the server stops)."""
+        return cls(hold=release, path=path)
 
     @classmethod
     def malformed(cls, path: str | None = None) -> ScriptedResponse:
@@ -190,7 +198,21 @@ def _chat_completions(server: FakeOpenAIServer, body: Any) -> Response:
     ]
     stop = {"index": 0, "delta": {}, "finish_reason": "stop"}
     chunks.append({**head, "object": "chat.completion.chunk", "choices": [stop]})
+    if server.stream_delay:
+        return _slow_sse(server, chunks)
     return sse_response(chunks)
+
+
+def _slow_sse(server: FakeOpenAIServer, chunks: list[dict[str, Any]]) -> StreamingResponse:
+    """Like `sse_response`, with `server.stream_delay` seconds before each chunk."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            await server._sleep(server.stream_delay)
+            yield f"data: {json.dumps(chunk)}\n\n".encode()
+        yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(lines(), media_type="text/event-stream")
 
 
 def _error_response(status: int, message: str) -> JSONResponse:
@@ -207,6 +229,7 @@ class FakeOpenAIServer:
     def __init__(self, *, dimension: int = 32, api_key: str | None = None) -> None:
         self.dimension = dimension
         self.api_key = api_key
+        self.stream_delay = 0.0
         self.requests: list[RecordedRequest] = []
         self._queue: list[ScriptedResponse] = []
         self._chat_replies: list[str] = []
@@ -287,6 +310,10 @@ class FakeOpenAIServer:
         scripted = self._next_scripted(request.url.path) or ScriptedResponse()
         if scripted.delay:
             await self._sleep(scripted.delay)
+        while scripted.hold is not None and not scripted.hold.is_set():
+            if self._stopping.is_set():
+                break
+            await asyncio.sleep(0.01)
         if scripted.raw is not None:
             return Response(
                 scripted.raw, scripted.status, dict(scripted.headers), "application/json"

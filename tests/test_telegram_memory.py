@@ -1,0 +1,64 @@
+"""Per-chat conversation memory: bounded in turns and in time, forgotten by quiet chats,
+kept across restarts. The clock that dates the turns is the bot's `Services.clock`, so the
+test moves time forward instead of waiting an hour.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from retrieval.index import ArticleIndex
+from tests.fakes.telegram_server import FakeTelegramServer
+from tests.test_telegram import (
+    BRIDGE_Q,
+    bot_settings,
+    index,
+    make_app,
+    reply_to,
+    running,
+    telegram_server,
+)
+
+__all__ = ["index", "telegram_server"]  # fixtures
+QUESTIONS = [BRIDGE_Q, "How much did the repairs cost?", "Why did the bridge close?"]
+
+
+class Clock:
+    """Wall-clock seconds that only move when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_770_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_memory_is_bounded_in_turns_and_time_and_quiet_chats_are_forgotten(
+    tmp_path: Path, telegram_server: FakeTelegramServer, index: ArticleIndex
+) -> None:
+    settings = bot_settings(tmp_path, telegram_server, history_turns=2, telegram_memory_minutes=10)
+    clock = Clock()
+    async with running(make_app(settings, index, clock=clock)) as app:
+        for count, question in enumerate(QUESTIONS, 1):
+            telegram_server.private_message(question)
+            await reply_to(telegram_server, 42, count)
+            clock.now += 60
+        assert [t[0] for t in app.chat_data[42]["turns"]] == QUESTIONS[1:]  # the last 2
+        telegram_server.private_message(BRIDGE_Q, user_id=77)
+        await reply_to(telegram_server, 77)
+        clock.now += 9 * 60  # chat 42 has been quiet 10 minutes: still remembered
+        telegram_server.private_message(QUESTIONS[1], user_id=77)
+        await reply_to(telegram_server, 77, 2)
+        assert len(app.chat_data[42]["turns"]) == 2
+        clock.now += 2 * 60  # 12 minutes: chat 42 is forgotten, though it never came back
+        telegram_server.private_message(QUESTIONS[2], user_id=77)
+        await reply_to(telegram_server, 77, 3)
+        assert 42 not in app.chat_data
+        assert [t[0] for t in app.chat_data[77]["turns"]] == QUESTIONS[1:]
+        clock.now += 11 * 60  # chat 77 is quiet too long, then asks again: a fresh start
+        telegram_server.private_message("How much did the repairs cost?", user_id=77)
+        await reply_to(telegram_server, 77, 4)
+        assert [t[0] for t in app.chat_data[77]["turns"]] == [QUESTIONS[1]]
+    async with running(make_app(settings, index, clock=clock)) as app:  # the file agrees
+        assert 42 not in app.chat_data
+        assert [t[0] for t in app.chat_data[77]["turns"]] == [QUESTIONS[1]]
