@@ -81,11 +81,11 @@ def with_as_of(answer: Answer) -> Answer:
     """Add "As of <newest date>" to a written answer whose sources span several dates.
 
     The LLM is asked to date its claims itself; this is the check after the fact, for when
-    it did not say "as of" although its sources are of different days.
+    it named neither "as of" nor the newest date although its sources are of different days.
     """
     dates = cited_dates(answer.citations)
-    if len(dates) < 2 or _AS_OF.search(answer.text):
-        return answer
+    if len(dates) < 2 or _AS_OF.search(answer.text) or dates[-1].isoformat() in answer.text:
+        return answer  # one date, or the answer already says how new its news is
     note = (
         f"(As of {dates[-1].isoformat()}, the date of the newest cited report;"
         f" the oldest is from {dates[0].isoformat()}.)"

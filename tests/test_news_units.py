@@ -155,6 +155,8 @@ def test_written_answers_over_several_dates_get_as_of() -> None:
     )
     said = Answer("As of 2026-03-19 it is shut [1][2].", answer.citations, True, "q")
     assert with_as_of(said) == said
+    dated = Answer("On 2026-03-19 the Wire said it is shut [1][2].", answer.citations, True, "q")
+    assert with_as_of(dated) == dated
     single = Answer("It is shut [1].", (cite(1, newer),), True, "q")
     assert with_as_of(single) == single
 
