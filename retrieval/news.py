@@ -70,6 +70,11 @@ class NewsRetriever(HybridRetriever):
                 self._memo.popitem(last=False)
         return list(hits)
 
+    def forget(self) -> None:
+        """Drop the remembered searches."""
+        with self._lock:
+            self._memo.clear()
+
 
 def spread(hits: Sequence[Hit], k: int) -> list[Hit]:
     """The first k hits, with an outlet's hits beyond its share moved after the others'."""
