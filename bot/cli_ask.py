@@ -66,6 +66,9 @@ def _filters(
 @click.command()
 @click.argument("question")
 @filter_options
+@click.option(
+    "--timeline", is_flag=True, help="List the dated events about the topic, oldest first."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_app
 @handle_errors
@@ -78,18 +81,23 @@ def ask(
     site: str | None,
     recent: bool,
     retriever: str,
+    timeline: bool,
     as_json: bool,
 ) -> None:
     """Answer a question from the stored articles, citing the passages used.
 
     Prints the answer with [n] markers, then each source with its title, site, date, URL
-    and the exact quoted sentence. When the articles don't answer, it says so.
+    and the exact quoted sentence. When the articles don't answer, it says so. Questions
+    about "latest", "now" or "still" prefer the newest articles; "What happened with X?"
+    (or --timeline X) lists the dated events. With --json, "events" holds a timeline and
+    "conflicts" the figures the sources disagree on.
 
     \b
     Example usage:
         articlebot ask "When does the Sallow Street Bridge reopen?"
         articlebot ask "What did the council decide?" --since 2026-03-01 --site valleywire.example
         articlebot ask "How many jobs will the plant create?" --json
+        articlebot ask --timeline "Sallow Street Bridge"
     """
     if not question.strip():
         raise click.UsageError("the question is empty")
@@ -97,12 +105,12 @@ def ask(
     index = ArticleIndex(app.settings, must_exist=True)
     try:
         answerer = make_answerer(app.settings, index, retriever)  # type: ignore[arg-type]
-        if as_json:
-            click.echo(
-                json.dumps(
-                    answerer.answer(question, (), filters).to_dict(), ensure_ascii=False, indent=2
-                )
-            )
+        if timeline or as_json:
+            answer = (answerer.timeline if timeline else answerer.answer)(question, (), filters)
+            if as_json:
+                click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+            else:
+                click.echo(render_answer(answer))
             return
         click.echo(render_answer(_stream(answerer, question, [], filters)))
     finally:

@@ -22,6 +22,7 @@ from bot.evaluation import (
     load_questions,
     run_eval,
 )
+from bot.news_eval import NewsReport, load_checks, run_news_eval
 from bot.progress import TerminalProgress
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -52,15 +53,20 @@ _LEGEND = (
     "--articles",
     "articles_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON Lines of {id, title, text, url, published}.",
+    type=click.Path(path_type=Path),
+    help="JSON Lines of {id, title, text, url, site, published} (--news: any file or directory).",
 )
 @click.option(
     "--questions",
     "questions_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON Lines of {id, question, answers, article_id, answerable}.",
+    help="JSON Lines of {id, question, answers, article_id, answerable} (--news: checks).",
+)
+@click.option(
+    "--news",
+    is_flag=True,
+    help="Check the news behaviours (timelines, conflicts, copies, recency, follow-ups).",
 )
 @click.option(
     "--retriever",
@@ -101,6 +107,7 @@ def eval_command(
     seed: int,
     limit: int | None,
     k: int,
+    news: bool,
     as_json: bool,
 ) -> None:
     """Score retrieval, answers and refusals on a labelled question set, per retriever mode.
@@ -116,12 +123,27 @@ def eval_command(
     mode's) are also repeated at top level, so `jq .recall_at_1` always works. "corpus"
     describes the run. A metric with no question of its kind is null.
 
+    With --news the articles may be any file or directory `ingest` reads, and each line of
+    --questions is a check of one news behaviour ({id, kind, question, articles, values,
+    history}; kinds: timeline, conflict, syndication, recency, frame). It prints the rate
+    of each kind; --json gives {"mode": "news", "news": {KIND: {passed, total, rate}},
+    "checks": [...]}. The retriever options don't apply.
+
     \b
     Example usage:
         articlebot eval --articles eval/articles.jsonl --questions eval/questions.jsonl
         articlebot eval --articles a.jsonl --questions q.jsonl --retriever hybrid --json
         articlebot eval --articles a.jsonl --questions q.jsonl --limit 100 --seed 1
+        articlebot eval --news --articles samples/articles/ --questions samples/news-checks.jsonl
     """
+    if news:
+        checks = load_checks(questions_path)
+        news_report = run_news_eval(app.settings, [str(articles_path)], checks)
+        if as_json:
+            click.echo(json.dumps(news_report.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            _print_news(news_report)
+        return
     articles = load_articles(articles_path)
     questions = load_questions(questions_path, {a.id for a in articles})
     modes = tuple(m for m in MODES if m in retrievers or "all" in retrievers) or MODES
@@ -183,3 +205,19 @@ def _cell(metrics: ModeMetrics, key: str) -> str:
     if value is None:
         return "-"
     return f"{value:.0f}" if key.endswith(("_ms", "_chars")) else f"{value:.3f}"
+
+
+def _print_news(report: NewsReport) -> None:
+    table = Table("check", "passed", "total", "rate", box=None, pad_edge=False)
+    for kind, row in report.rates().items():
+        table.add_row(kind, str(row["passed"]), str(row["total"]), f"{row['rate']:.3f}")
+    console = Console(highlight=False, width=160)
+    console.print(table)
+    for result in report.results:
+        if not result.passed:
+            console.print(f"failed {result.check.id} ({result.check.kind}): {result.detail}")
+    passed = sum(r.passed for r in report.results)
+    console.print(
+        f"Corpus: {report.articles} articles; {passed}/{len(report.results)} checks passed;"
+        f" {report.answerer} answerer; {report.seconds:.1f} s"
+    )

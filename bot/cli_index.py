@@ -120,7 +120,7 @@ def list_articles(app: AppContext, as_json: bool) -> None:
     for s in stored:
         a = s.article
         table.add_row(
-            a.published.isoformat() if a.published else "undated",
+            a.published.isoformat() if a.published else "no date",
             escape(a.site or ""),
             escape(a.title) + ("" if s.indexed else " [yellow](pending)[/]"),
             str(s.chunk_count),
@@ -182,6 +182,8 @@ def _print_stats(s: IndexStats) -> None:
         if s.oldest and s.newest
         else "no dated articles"
     )
+    if s.undated:
+        dates += f" ({s.undated} with no date)"
     pending = f" ({s.pending} pending: run ingest again)" if s.pending else ""
     lines = [
         f"articles   {s.articles}{pending}",

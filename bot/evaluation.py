@@ -82,7 +82,7 @@ def _field(value: dict[str, Any], name: str, kind: Any, label: str, required: bo
 
 
 def load_articles(path: Path) -> list[Article]:
-    """Read the eval articles file ({id, title, text, url, published} per line)."""
+    """Read the eval articles file ({id, title, text, url, site, published} per line)."""
     articles: dict[str, Article] = {}
     for label, value in _records(path):
         article_id = _field(value, "id", str, label, True)
@@ -94,8 +94,9 @@ def load_articles(path: Path) -> list[Article]:
         if not text.strip():
             raise EvalDataError(f"{label}: 'text' is empty")
         title = _field(value, "title", str, label, False) or article_id
+        site = _field(value, "site", str, label, False) or site_from_url(url)
         articles[article_id] = Article(
-            article_id, title, text, url, site_from_url(url), published=parse_date(published)
+            article_id, title, text, url, site, published=parse_date(published)
         )
     if not articles:
         raise EvalDataError(f"{path}: holds no articles")

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.render_text import render_answer
+from bot.render_text import also_ran_line, render_answer
+from retrieval.datelines import outlet, published_label
 from retrieval.types import Answer, Citation
 
 #: Telegram's limit on one message's text.
@@ -53,7 +54,7 @@ class Block:
 
 
 def source_line(c: Citation) -> str:
-    """`[n] <a href=url>Title</a> — Site, 2026-03-19` as escaped HTML."""
+    """`[n] <a href=url>Title</a> — Site, 2026-03-19` as escaped HTML ("no date" if unknown)."""
     a = c.article
     title = " ".join(a.title.split()) or "Untitled"
     if len(title) > _TITLE_MAX:
@@ -61,9 +62,8 @@ def source_line(c: Citation) -> str:
     shown = f"<b>{html.escape(title, quote=False)}</b>"
     if a.url and _is_web_url(a.url):
         shown = f'<a href="{html.escape(a.url, quote=True)}">{html.escape(title, quote=False)}</a>'
-    site = f" — {html.escape(' '.join(a.site.split())[:_SITE_MAX], quote=False)}" if a.site else ""
-    published = a.published.isoformat() if a.published else "undated"
-    return f"[{c.n}] {shown}{site}, {published}"
+    site = html.escape(outlet(a)[:_SITE_MAX], quote=False)
+    return f"[{c.n}] {shown} — {site}, {published_label(a)}"
 
 
 def _is_web_url(url: str) -> bool:
@@ -81,6 +81,8 @@ def answer_blocks(answer: Answer) -> list[Block]:
         blocks.append(Block("Sources:", "<b>", "</b>"))
         for c in answer.citations:
             blocks.append(Block(source_line(c), escape=False, whole=True))
+            if c.also_ran:
+                blocks.append(Block(also_ran_line(c.also_ran), "<i>", "</i>", glue="\n"))
             quote = c.quote.strip() or "…"
             blocks.append(Block(quote, "<blockquote expandable>", "</blockquote>", glue="\n"))
     return blocks

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from retrieval.types import Answer, Citation
+from retrieval.datelines import dateline, day_label
+from retrieval.types import Answer, Appearance, Citation
 
 
 def source_line(c: Citation) -> str:
-    """`[n] Title — Site, 2026-03-19` (with "undated" when the date is unknown)."""
+    """`[n] Title — Site, 2026-03-19` ("no date" when the publication date is unknown)."""
     a = c.article
-    published = a.published.isoformat() if a.published else "undated"
-    site = f" — {a.site}" if a.site else ""
-    return f"[{c.n}] {a.title}{site}, {published}"
+    line = f"[{c.n}] {a.title} — {dateline(a)}"
+    if a.published is None:  # the day it was added is not a publication date: say which it is
+        line += f" (added {a.ingested_at.date().isoformat()})"
+    return line
+
+
+def also_ran_line(copies: tuple[Appearance, ...]) -> str:
+    """`also ran: The Fenwold Gazette, 2026-03-13 (https://...)` for a syndicated story."""
+    shown = []
+    for copy in copies:
+        where = f"{copy.site or copy.title}, {day_label(copy.published)}"
+        shown.append(f"{where} ({copy.url})" if copy.url else where)
+    return "also ran: " + "; ".join(shown)
 
 
 def render_sources(answer: Answer) -> str:
@@ -22,6 +33,8 @@ def render_sources(answer: Answer) -> str:
         lines.append(source_line(c))
         if c.article.url:
             lines.append(f"    {c.article.url}")
+        if c.also_ran:
+            lines.append(f"    {also_ran_line(c.also_ran)}")
         lines.append(f'    "{c.quote}"')
     return "\n".join(lines)
 

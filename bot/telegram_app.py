@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import telegram_admin, telegram_handlers
+from bot import telegram_admin, telegram_handlers, telegram_news
 from bot.telegram_services import Services, services_of
 from retrieval.errors import ArticlebotError, LLMError, StoreError
 from retrieval.settings import Settings
@@ -50,6 +50,7 @@ COMMANDS = [
     BotCommand("sources", "List the articles the bot knows"),
     BotCommand("reset", "Forget this chat's conversation"),
     BotCommand("stats", "How many articles are indexed"),
+    BotCommand("timeline", "Dated events about a topic, oldest first"),
 ]
 REFUSAL_ACCESS = "Sorry, this bot is private: you are not on its list of users."
 APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
@@ -100,6 +101,7 @@ def add_handlers(application: BotApplication) -> None:  # type: ignore[type-arg]
         ("reset", h.reset),
         ("stats", h.stats),
         ("add", telegram_admin.add),
+        ("timeline", telegram_news.timeline),
     ]:
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(h.sources_page, pattern=r"^sources:\d+$"))

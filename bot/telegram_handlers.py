@@ -96,6 +96,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     info = await services.run(services.index.stats)
     dates = f"{info.oldest} to {info.newest}" if info.oldest and info.newest else "unknown"
+    dates += f" ({info.undated} with no date)" if info.undated else ""
     mode = "LLM" if services.settings.use_llm else "offline"
     await update.effective_message.reply_text(
         f"{info.articles} articles, {info.chunks} passages indexed.\n"

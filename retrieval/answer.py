@@ -63,3 +63,16 @@ class Answerer(ABC):
         result = self.answer(question, history, filters)
         yield result.text
         yield result
+
+    def timeline(
+        self,
+        topic: str,
+        history: Sequence[Turn] = (),
+        filters: SearchFilters | None = None,
+    ) -> Answer:
+        """The dated events about `topic`, oldest first (`Answer.events`).
+
+        The news layer (`retrieval/news.py`) builds real timelines; an answerer without it
+        just answers "What happened with <topic>?".
+        """
+        return self.answer(f"What happened with {topic.strip().rstrip('?')}?", history, filters)

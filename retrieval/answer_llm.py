@@ -40,6 +40,8 @@ from retrieval.prompts import (
     CONDENSE_USER,
     MARKER,
     REFUSAL,
+    TIMELINE_SYSTEM,
+    TIMELINE_USER,
     format_passages,
     is_refusal,
     marker_numbers,
@@ -83,8 +85,12 @@ class LLMAnswerer(Answerer):
         condense_prompt = ChatPromptTemplate.from_messages(
             [SystemMessage(content=CONDENSE_SYSTEM), ("human", CONDENSE_USER)]
         )
+        timeline_prompt = ChatPromptTemplate.from_messages(
+            [SystemMessage(content=TIMELINE_SYSTEM), ("human", TIMELINE_USER)]
+        )
         self._answer_chain: Runnable[dict[str, str], str] = answer_prompt | model | parser
         self._condense_chain: Runnable[dict[str, str], str] = condense_prompt | model | parser
+        self._timeline_chain: Runnable[dict[str, str], str] = timeline_prompt | model | parser
 
     def answer(
         self,
@@ -118,6 +124,16 @@ class LLMAnswerer(Answerer):
                 pieces.append(piece)
                 yield piece
         yield self._finish("".join(pieces), hits, standalone)
+
+    def write_timeline(self, topic: str, hits: Sequence[Hit]) -> Answer:
+        """The model's timeline of `topic` from date-ordered passages, its markers checked.
+
+        One "date — event [n]" line per event; the news layer (`retrieval/timeline.py`)
+        takes the dates from the cited articles, not from the model.
+        """
+        inputs = {"passages": format_passages(hits), "topic": topic}
+        text = self._call(lambda: self._timeline_chain.invoke(inputs))
+        return self._finish(text, hits, topic)
 
     # --- steps -------------------------------------------------------------------------------
     def _retrieve(

@@ -214,6 +214,11 @@ class Catalog:
         )
 
     # --- small key/value state -------------------------------------------------------
+    def undated(self) -> int:
+        """Return how many stored articles have no known publication date."""
+        (row,) = self.query("SELECT COUNT(*) FROM articles WHERE published IS NULL")
+        return int(str(row[0]))
+
     def get_meta(self, key: str) -> str | None:
         """Return a stored state value."""
         rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))

@@ -3,12 +3,17 @@
 "How much will it cost?" after "When does the Sallow Street Bridge reopen?" is searched
 as "How much will it cost? Sallow Street Bridge". A heuristic, not a model: it only adds
 words, so a question that already names its subject is left as it is.
+
+The conversation's date window is carried too (`date_window`): "and what did the ministry
+say then?" is searched among articles published around the dates of the previous answer's
+sources (answers name them as YYYY-MM-DD), not in the whole collection.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from retrieval.answer import Turn
 
@@ -53,3 +58,33 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     lowered = question.lower()
     missing = [e for e in carried if e.lower() not in lowered]
     return f"{question} {' '.join(missing)}" if missing else question
+
+
+# Words that point back at the time the conversation was about.
+_THEN = re.compile(
+    r"\b(then|back then|by then|at (?:the|that) (?:time|point|stage)|that (?:day|week|month)|"
+    r"meanwhile|in the meantime|around that time|at that moment)\b",
+    re.IGNORECASE,
+)
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+WINDOW_SLACK_DAYS = 4  # the window reaches this far either side of the answer's lead date
+
+
+def date_window(question: str, history: Sequence[Turn]) -> tuple[date, date] | None:
+    """The publication window a follow-up that says "then" refers to, or None.
+
+    It is centred on the first date the latest dated answer names (answers lead with their
+    main source, "According to X (2026-03-10)"), `WINDOW_SLACK_DAYS` either side, so
+    "then" keeps meaning the time the conversation was about.
+    """
+    if not history or not _THEN.search(question):
+        return None
+    for turn in reversed(history):
+        for year, month, day in _ISO_DATE.findall(turn.answer):
+            try:
+                lead = date(int(year), int(month), int(day))
+            except ValueError:
+                continue
+            slack = timedelta(days=WINDOW_SLACK_DAYS)
+            return lead - slack, lead + slack
+    return None

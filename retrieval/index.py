@@ -72,6 +72,7 @@ class IndexStats:
     oldest: date | None
     newest: date | None
     last_ingest: str | None
+    undated: int = 0  # articles with no known publication date
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -87,6 +88,7 @@ class IndexStats:
             "oldest": self.oldest.isoformat() if self.oldest else None,
             "newest": self.newest.isoformat() if self.newest else None,
             "last_ingest": self.last_ingest,
+            "undated": self.undated,
         }
 
 
@@ -351,6 +353,7 @@ class ArticleIndex:
             oldest=oldest,
             newest=newest,
             last_ingest=self.catalog.get_meta(_LAST_INGEST),
+            undated=self.catalog.undated(),
         )
 
 

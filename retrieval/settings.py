@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     history_turns: int = Field(
         default=6, ge=0, le=50, description="Previous turns kept to understand follow-ups."
     )
+    news_aware: bool = Field(
+        default=True,
+        description=(
+            "News-aware answers: dated and attributed claims, recency for 'latest/now/still'"
+            " questions, timelines, syndicated copies merged, conflicting figures shown"
+            " (false: plain answers, as the answerer writes them)."
+        ),
+    )
 
     # --- ingest ---------------------------------------------------------------------
     chunk_size: int = Field(

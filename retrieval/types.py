@@ -108,6 +108,7 @@ class Citation:
     quote: str
     start: int
     end: int
+    also_ran: tuple[Appearance, ...] = ()  # other outlets that ran the same story
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -122,6 +123,74 @@ class Citation:
             "quote": self.quote,
             "start": self.start,
             "end": self.end,
+            "ingested_at": a.ingested_at.isoformat(),
+            "also_ran": [x.to_dict() for x in self.also_ran],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Appearance:
+    """Another article that ran the same story (a syndicated or re-published copy)."""
+
+    article_id: str
+    title: str
+    site: str | None
+    url: str | None
+    published: date | None
+
+    @classmethod
+    def of(cls, article: Article) -> Appearance:
+        """Where `article` ran."""
+        return cls(article.id, article.title, article.site, article.url, article.published)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "article_id": self.article_id,
+            "title": self.title,
+            "site": self.site,
+            "url": self.url,
+            "published": self.published.isoformat() if self.published else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of a timeline: when it was reported, what happened, and its citation [n]."""
+
+    when: date | None  # the reporting article's publication date (None: undated)
+    text: str
+    citation: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "date": self.when.isoformat() if self.when else None,
+            "text": self.text,
+            "citation": self.citation,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictValue:
+    """One of the disputed values and the citations [n] that give it."""
+
+    value: str
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Cited passages that disagree about what the question asks (a number or a date)."""
+
+    what: str  # what is disputed, e.g. "number of troops" or "date"
+    values: tuple[ConflictValue, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "what": self.what,
+            "values": [{"value": v.value, "citations": list(v.citations)} for v in self.values],
         }
 
 
@@ -137,6 +206,8 @@ class Answer:
     found: bool
     question: str  # the standalone question that was searched
     dropped_markers: tuple[int, ...] = ()  # [n] markers removed for pointing at nothing
+    events: tuple[Event, ...] = ()  # a timeline's entries, oldest first
+    conflicts: tuple[Conflict, ...] = ()  # where the cited passages disagree
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of `articlebot ask --json`."""
@@ -146,4 +217,6 @@ class Answer:
             "question": self.question,
             "citations": [c.to_dict() for c in self.citations],
             "dropped_markers": list(self.dropped_markers),
+            "events": [e.to_dict() for e in self.events],
+            "conflicts": [c.to_dict() for c in self.conflicts],
         }

@@ -18,6 +18,7 @@ from retrieval.answer_llm import NO_KEY, LLMAnswerer
 from retrieval.errors import ConfigError, LLMError
 from retrieval.factory import make_answerer
 from retrieval.index import ArticleIndex
+from retrieval.news import NewsAnswerer
 from retrieval.prompts import REFUSAL
 from retrieval.retriever import HybridRetriever
 from retrieval.settings import Settings
@@ -154,7 +155,7 @@ def test_undated_article_without_site_is_labelled(
 ) -> None:
     answerer.answer("How often does the Alderby ferry run in winter?")
     _, user = messages(openai_server.chat_requests[0])
-    assert "[1] Winter ferry timetable — unknown site, undated" in user
+    assert "[1] Winter ferry timetable — unknown site, no date" in user
 
 
 # -- citations ---------------------------------------------------------------------------------
@@ -333,7 +334,7 @@ def test_factory_builds_the_llm_answerer_when_a_server_is_configured(
     tmp_path: Path, openai_server: FakeOpenAIServer, retriever: HybridRetriever
 ) -> None:
     answerer = make_answerer(llm_settings(tmp_path, openai_server), retriever.index)
-    assert isinstance(answerer, LLMAnswerer)
+    assert isinstance(answerer, NewsAnswerer) and isinstance(answerer.inner, LLMAnswerer)
 
 
 def test_a_given_chat_model_is_used_and_needs_no_key_setting(

@@ -157,7 +157,9 @@ async def test_private_question_gets_cited_html_answer(
     assert "<blockquote expandable>" in text and "harbour.example, 2026-03-02" in text
     assert telegram_server.calls_to("sendChatAction")[0].params["action"] == "typing"
     commands = telegram_server.calls_to("setMyCommands")[0].params["commands"]
-    assert {c["command"] for c in commands} == {"start", "help", "ask", "sources", "reset", "stats"}
+    assert {c["command"] for c in commands} == {
+        "start", "help", "ask", "sources", "reset", "stats", "timeline"
+    }  # fmt: skip
 
 
 async def test_hostile_article_text_is_escaped(

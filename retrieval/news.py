@@ -1,0 +1,198 @@
+"""The news layer: makes any answerer treat articles as news.
+
+`NewsAnswerer` wraps the offline or the LLM answerer (`make_answerer` does it) and adds,
+around the same retrieval:
+
+* recency: "latest", "now", "still"... questions prefer the newest reports (`recency.py`);
+* the conversation's frame: "...then?" searches the dates the last answer was about
+  (`condense.date_window`);
+* timelines: "What happened with X?" gives dated events in order (`timeline.py`);
+* syndicated copies merged into one source listing where it ran (`syndication.py`);
+* conflicts: passages that disagree on the asked-for figure are all cited (`conflicts.py`);
+* dated claims: the offline answer names who reported each quote and when; a written
+  (LLM) answer over several dates gets "As of <date>" if it did not say it (`datelines.py`).
+
+It reads the very passages the answer came from: `NewsRetriever` remembers its last
+searches, so the second look costs nothing. It also spreads results across outlets.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+
+from retrieval import conflicts
+from retrieval.answer import Answerer, SearchFilters, Turn
+from retrieval.condense import condense, date_window
+from retrieval.datelines import attributed, outlet, with_as_of
+from retrieval.index import ArticleIndex
+from retrieval.recency import wants_recent
+from retrieval.retriever import HybridRetriever, Mode, RetrievalConfig
+from retrieval.syndication import CopyFinder, merge_syndicated
+from retrieval.timeline import (
+    TimelineWriter,
+    events_from_lines,
+    extractive,
+    reports,
+    timeline_topic,
+)
+from retrieval.types import Answer, Hit
+
+SPREAD_EXTRA = 5  # extra passages fetched so an outlet over its share can be replaced
+_MEMO = 32
+
+
+class NewsRetriever(HybridRetriever):
+    """The hybrid retriever, with results spread across outlets and its last searches kept."""
+
+    def __init__(
+        self, index: ArticleIndex, mode: Mode = "hybrid", config: RetrievalConfig | None = None
+    ) -> None:
+        super().__init__(index, mode, config)
+        self._memo: OrderedDict[tuple[str, SearchFilters, int], list[Hit]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def search(self, question: str, filters: SearchFilters | None = None) -> list[Hit]:
+        """Up to `filters.k` hits, best first, at most about half of them from one outlet."""
+        filters = filters or SearchFilters()
+        key = (question, filters, self.index.generation())
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return list(self._memo[key])
+        wider = min(filters.k + SPREAD_EXTRA, max(filters.k, self.config.pool))
+        hits = spread(super().search(question, filters.with_k(wider)), filters.k)
+        with self._lock:
+            self._memo[key] = hits
+            while len(self._memo) > _MEMO:
+                self._memo.popitem(last=False)
+        return list(hits)
+
+    def forget(self) -> None:
+        """Drop the remembered searches."""
+        with self._lock:
+            self._memo.clear()
+
+
+def spread(hits: Sequence[Hit], k: int) -> list[Hit]:
+    """The first k hits, with an outlet's hits beyond its share moved after the others'."""
+    share = max(2, (k + 1) // 2)
+    seen: Counter[str] = Counter()
+    first: list[Hit] = []
+    later: list[Hit] = []
+    for hit in hits:
+        name = outlet(hit.article)
+        (first if seen[name] < share else later).append(hit)
+        seen[name] += 1
+    return (first + later)[:k]
+
+
+class NewsAnswerer(Answerer):
+    """Any answerer, made news-aware (see the module docstring)."""
+
+    def __init__(
+        self,
+        inner: Answerer,
+        retriever: HybridRetriever,
+        *,
+        quoting: bool,
+        top_k: int = 5,
+        history_turns: int = 6,
+        writer: TimelineWriter | None = None,
+    ) -> None:
+        self.inner = inner
+        self.retriever = retriever
+        self.quoting = quoting  # the inner answer is quotes only: rewrite it with attributions
+        self.top_k = top_k
+        self.history_turns = history_turns
+        self.writer = writer
+
+    def answer(
+        self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
+    ) -> Answer:
+        """Answer as the inner answerer does, then date, attribute, merge and check it."""
+        recent = self._recent(history)
+        filters = self.filters(question, recent, filters)
+        topic = self._timeline_topic(question, recent)
+        if topic is not None:
+            return self._timeline(topic, filters)
+        return self._finish(self.inner.answer(question, history, filters), filters)
+
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
+    ) -> Iterator[str | Answer]:
+        """The inner answerer's pieces, then the finished answer."""
+        recent = self._recent(history)
+        filters = self.filters(question, recent, filters)
+        topic = self._timeline_topic(question, recent)
+        if topic is not None:
+            answer = self._timeline(topic, filters)
+            yield answer.text
+            yield answer
+            return
+        for piece in self.inner.stream(question, history, filters):
+            yield self._finish(piece, filters) if isinstance(piece, Answer) else piece
+
+    def timeline(
+        self, topic: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
+    ) -> Answer:
+        """The dated events about `topic` (a topic, or a question about one), oldest first."""
+        recent = self._recent(history)
+        filters = self.filters(topic, recent, filters)
+        asked = timeline_topic(topic) or topic.strip().rstrip("?")
+        return self._timeline(self._in_context(asked, recent), filters)
+
+    def filters(
+        self, question: str, history: Sequence[Turn], filters: SearchFilters | None
+    ) -> SearchFilters:
+        """The search filters with the question's recency and the conversation's window."""
+        result = filters or SearchFilters(k=self.top_k)
+        if wants_recent(question):
+            result = replace(result, prefer_recent=True)
+        window = date_window(question, history)
+        if window is not None:
+            since = max(window[0], result.since) if result.since else window[0]
+            until = min(window[1], result.until) if result.until else window[1]
+            if since <= until:
+                result = replace(result, since=since, until=until)
+        return result
+
+    # --- steps -----------------------------------------------------------------------------
+    def _recent(self, history: Sequence[Turn]) -> list[Turn]:
+        return list(history)[-self.history_turns :] if self.history_turns else []
+
+    def _timeline_topic(self, question: str, history: Sequence[Turn]) -> str | None:
+        topic = timeline_topic(question.strip())
+        return None if topic is None else self._in_context(topic, history)
+
+    def _in_context(self, topic: str, history: Sequence[Turn]) -> str:
+        """The topic, with the subject of the conversation when it says "it" or "that"."""
+        question = f"What happened with {topic}?"
+        extra = condense(question, history)[len(question) :].strip()
+        return f"{topic} {extra}".strip() if extra else topic
+
+    def _timeline(self, topic: str, filters: SearchFilters) -> Answer:
+        finder = CopyFinder(self.retriever.index)
+        found = reports(self.retriever, topic, filters)
+        if self.writer is not None and found:
+            written = merge_syndicated(self.writer(topic, [r.hit for r in found]), finder)
+            timeline = events_from_lines(topic, written) if written.found else None
+            if timeline is not None:
+                return timeline
+        return extractive(topic, found, finder)
+
+    def _finish(self, answer: Answer, filters: SearchFilters) -> Answer:
+        if not answer.found or not answer.citations:
+            return answer
+        finder = CopyFinder(self.retriever.index)
+        answer = merge_syndicated(answer, finder)
+        if self.quoting:
+            answer = replace(answer, text=attributed(answer.citations))
+        hits = self.retriever.search(answer.question, filters)
+        found = conflicts.find(answer.question, hits, self.retriever.index.lexical())
+        if found is not None:
+            said = all(group[0].value in answer.text for group in found.groups)
+            answer = conflicts.attach(answer, found, finder, note=self.quoting or not said)
+        return answer if self.quoting else with_as_of(answer)
