@@ -18,7 +18,8 @@ START = (
     "as numbered sources with the exact quotes.\n\n"
     "Just send me a question, for example: <i>When does the bridge reopen?</i>\n"
     "In groups, mention me or use /ask &lt;question&gt;.\n\n"
-    "/sources lists the articles I know, /reset forgets our conversation, /help shows this."
+    "/timeline &lt;topic&gt; lists dated events, /sources the articles I know, "
+    "/reset forgets our conversation, /help shows this."
 )
 USAGE_ASK = "Usage: /ask <question>, for example /ask When does the bridge reopen?"
 
@@ -146,7 +147,7 @@ def sources_page_view(
         if a.url and a.url.startswith(("http://", "https://")):
             title = f'<a href="{html.escape(a.url, quote=True)}">{title}</a>'
         site = f" — {html.escape(a.site[:100], quote=False)}" if a.site else ""
-        published = a.published.isoformat() if a.published else "undated"
+        published = a.published.isoformat() if a.published else "no date"
         lines.append(f"{number + 1}. {title}{site}, {published}")
     buttons = []
     if page > 0:
