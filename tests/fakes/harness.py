@@ -1,0 +1,207 @@
+"""What the reliability tests share: a small world of articles, a running bot, RSS sampling.
+
+* `town_articles(n)`: fictional articles, each with one fact only it holds, so that an
+  answer under load can be checked (`town_question`, `town_fact`).
+* `running(app)`: run a PTB `Application` against the Bot API emulator as `run_polling`
+  does, and stop it cleanly.
+* `openai_settings(...)`: settings whose embedder (and LLM, if asked) is the fake
+  OpenAI-compatible server, so a subprocess (`articlebot ingest`) and the bot in this
+  process embed alike, and every use of the index shows in the server's request log.
+* `RssSampler`: this process's resident memory, sampled in a thread while a test runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from retrieval.settings import Settings
+from retrieval.types import Article
+from tests.fakes.openai_server import FakeOpenAIServer
+
+TOWNS = [
+    "Alderby", "Brightwell", "Corvane", "Dunmere", "Eskdale", "Fenwold", "Glasham", "Harrow",
+    "Ivybridge", "Kestrel", "Lowick", "Merrow", "Northgate", "Oakhurst", "Pellham", "Quarry",
+    "Redcastle", "Sallow", "Thornby", "Umber", "Vexley", "Wendham", "Yarrow", "Zennor",
+]  # fmt: skip
+API_KEY = "sk-reliability-0123456789abcdefSECRET"
+
+
+def town_fact(n: int) -> str:
+    """The number only article `n` holds."""
+    return f"{1000 + 37 * n} books"
+
+
+def town_question(n: int) -> str:
+    """A question that only article `n` answers."""
+    return f"How many books does the new {TOWNS[n % len(TOWNS)]} library hold?"
+
+
+def town_articles(count: int, start: int = 0, *, prefix: str = "town") -> list[Article]:
+    """`count` articles about different towns' libraries (ids `<prefix>-<n>`)."""
+    articles = []
+    for n in range(start, start + count):
+        town = TOWNS[n % len(TOWNS)]
+        text = (
+            f"The new {town} library opened on Saturday after two years of building work."
+            f" It holds {town_fact(n)} and has a reading room for forty people.\n\n"
+            f"The council of {town} paid for the library with a loan, the mayor said."
+            " Opening hours are nine to six on weekdays."
+        )
+        articles.append(
+            Article(
+                id=f"{prefix}-{n}",
+                title=f"{town} opens its new library",
+                text=text,
+                url=f"https://news.example/{prefix}/{n}",
+                site="Town News",
+                published=date(2026, 3, 1 + n % 28),
+            )
+        )
+    return articles
+
+
+def write_jsonl(path: Path, articles: list[Article]) -> Path:
+    """Write articles as a JSON Lines file that `articlebot ingest` reads."""
+    with path.open("w", encoding="utf-8") as out:
+        for a in articles:
+            record = {"id": a.id, "title": a.title, "text": a.text, "url": a.url}
+            record |= {
+                "site": a.site,
+                "published": a.published.isoformat() if a.published else None,
+            }
+            out.write(json.dumps(record) + "\n")
+    return path
+
+
+def openai_settings(
+    data_dir: Path, server: FakeOpenAIServer, *, llm: bool = False, **values: Any
+) -> Settings:
+    """Settings with the fake server as embedder (and as LLM when `llm`)."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=data_dir,
+        embedder="openai",
+        openai_embedding_model="fake-embedding",
+        openai_api_key=API_KEY,
+        openai_base_url=server.base_url,
+        openai_timeout=2.0,
+        openai_max_retries=1,
+        answerer="llm" if llm else "offline",
+        llm_model="fake-chat",
+        **values,
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a subprocess (`python -m bot ...`) these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTICLEBOT_", "OPENAI_"))}
+    env |= {
+        "ARTICLEBOT_DATA_DIR": str(settings.data_dir),
+        "ARTICLEBOT_EMBEDDER": settings.embedder,
+        "ARTICLEBOT_OPENAI_EMBEDDING_MODEL": settings.openai_embedding_model,
+        "ARTICLEBOT_COLLECTION": settings.collection,
+        "ARTICLEBOT_CHUNK_SIZE": str(settings.chunk_size),
+        "ARTICLEBOT_CHUNK_OVERLAP": str(settings.chunk_overlap),
+        "ARTICLEBOT_OPENAI_TIMEOUT": str(settings.openai_timeout),
+        "ARTICLEBOT_OPENAI_MAX_RETRIES": str(settings.openai_max_retries),
+        "OPENAI_BASE_URL": settings.openai_base_url or "",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "PYTHONWARNINGS": "default",
+    }
+    if settings.openai_api_key is not None:
+        env["OPENAI_API_KEY"] = settings.openai_api_key.get_secret_value()
+    if settings.chroma_host:
+        env |= {"CHROMA_HOST": settings.chroma_host, "CHROMA_PORT": str(settings.chroma_port)}
+    return env
+
+
+def articlebot_command(*args: str) -> list[str]:
+    """The command line that runs `articlebot` with this interpreter."""
+    return [sys.executable, "-m", "bot", *args]
+
+
+@contextlib.asynccontextmanager
+async def running(app: Any) -> AsyncIterator[Any]:
+    """Run the bot as `run_polling` does (initialize, post_init, poll, start), then stop it."""
+    async with app:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        await app.start()
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+def rss_mb() -> float:
+    """This process's resident set size in MB (peak size where /proc is missing)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+class RssSampler:
+    """Sample `rss_mb()` every `interval` seconds in a thread, between `start` and `stop`."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, MB)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._started = 0.0
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append((time.monotonic() - self._started, rss_mb()))
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> RssSampler:
+        self._started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.samples.append((time.monotonic() - self._started, rss_mb()))
+
+    def window(self, start: float, end: float) -> list[float]:
+        """The samples taken between `start` and `end` (fractions of the run)."""
+        total = self.samples[-1][0] or 1.0
+        return [mb for t, mb in self.samples if start * total <= t <= end * total]
+
+    def summary(self) -> str:
+        """ "min/median/max MB over N samples; first quarter -> last quarter" in one line."""
+        values = sorted(mb for _, mb in self.samples)
+        first, last = self.window(0, 0.25), self.window(0.75, 1)
+        return (
+            f"RSS {values[0]:.0f}/{values[len(values) // 2]:.0f}/{values[-1]:.0f} MB"
+            f" (min/median/max of {len(values)} samples); first quarter median"
+            f" {sorted(first)[len(first) // 2]:.0f} MB, last quarter median"
+            f" {sorted(last)[len(last) // 2]:.0f} MB"
+        )
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The `share` percentile (0..1) of `values` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
