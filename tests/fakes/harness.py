@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import resource
 import sys
 import threading
@@ -23,6 +25,8 @@ from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from retrieval.settings import Settings
 from retrieval.types import Article
@@ -34,6 +38,17 @@ TOWNS = [
     "Redcastle", "Sallow", "Thornby", "Umber", "Vexley", "Wendham", "Yarrow", "Zennor",
 ]  # fmt: skip
 API_KEY = "sk-reliability-0123456789abcdefSECRET"
+
+
+def bag_embedding(text: str, dimension: int) -> list[float]:
+    """Word stems (first 5 letters) counted in hashed buckets: texts that share words are
+    close, as with a real model, so the offline answerer's evidence threshold is met."""
+    vector = np.zeros(dimension, dtype=np.float64)
+    for word in re.findall(r"\w+", text.lower()):
+        digest = hashlib.blake2b(word[:5].encode(), digest_size=4).digest()
+        vector[int.from_bytes(digest, "little") % dimension] += 1.0
+    vector[0] += 1e-3  # never a zero vector
+    return [float(x) for x in vector / np.linalg.norm(vector)]
 
 
 def town_fact(n: int) -> str:
@@ -52,9 +67,9 @@ def town_articles(count: int, start: int = 0, *, prefix: str = "town") -> list[A
     for n in range(start, start + count):
         town = TOWNS[n % len(TOWNS)]
         text = (
-            f"The new {town} library opened on Saturday after two years of building work."
-            f" It holds {town_fact(n)} and has a reading room for forty people.\n\n"
-            f"The council of {town} paid for the library with a loan, the mayor said."
+            f"The new {town} library holds {town_fact(n)} and has a reading room for forty"
+            " people. It opened on Saturday after two years of building work.\n\n"
+            f"The council of {town} paid for it with a loan, the mayor said."
             " Opening hours are nine to six on weekdays."
         )
         articles.append(
@@ -108,6 +123,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env |= {
         "ARTICLEBOT_DATA_DIR": str(settings.data_dir),
         "ARTICLEBOT_EMBEDDER": settings.embedder,
+        "ARTICLEBOT_ANSWERER": settings.answerer,
         "ARTICLEBOT_OPENAI_EMBEDDING_MODEL": settings.openai_embedding_model,
         "ARTICLEBOT_COLLECTION": settings.collection,
         "ARTICLEBOT_CHUNK_SIZE": str(settings.chunk_size),

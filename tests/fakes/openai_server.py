@@ -152,7 +152,7 @@ def _embeddings(server: FakeOpenAIServer, body: Any) -> Response:
     data = []
     for index, item in enumerate(inputs):
         text = item if isinstance(item, str) else " ".join(str(t) for t in item)
-        vector = hashed_embedding(text, int(dimension))
+        vector = server.embed(text, int(dimension))
         embedding: Any = vector
         if body.get("encoding_format") == "base64":
             embedding = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
@@ -201,12 +201,20 @@ class FakeOpenAIServer:
     """An OpenAI-compatible server in a background thread; use as a context manager.
 
     `api_key`, when set, is required as the bearer token (a wrong one gets OpenAI's 401,
-    whose message quotes part of the key, as the real API does).
+    whose message quotes part of the key, as the real API does). `embed(text, dimension)`
+    makes the embedding vectors (default `hashed_embedding`).
     """
 
-    def __init__(self, *, dimension: int = 32, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        dimension: int = 32,
+        api_key: str | None = None,
+        embed: Callable[[str, int], list[float]] = hashed_embedding,
+    ) -> None:
         self.dimension = dimension
         self.api_key = api_key
+        self.embed = embed
         self.requests: list[RecordedRequest] = []
         self._queue: list[ScriptedResponse] = []
         self._chat_replies: list[str] = []
