@@ -248,8 +248,10 @@ class ArticleIndex:
         except StoreError:
             raise
         except Exception as exc:
+            detail = " ".join(str(exc).split()) or type(exc).__name__  # one line
             raise StoreError(
-                f"writing to {describe_location(self.settings)} failed: {exc}"
+                f"writing to {describe_location(self.settings)} failed: {detail}; nothing"
+                " stored is lost: run the same command again to finish"
             ) from exc
         self.catalog.mark_indexed(a.id for a in articles)
 

@@ -51,6 +51,14 @@ def bag_embedding(text: str, dimension: int) -> list[float]:
     return [float(x) for x in vector / np.linalg.norm(vector)]
 
 
+def town_name(n: int) -> str:
+    """A town name unique to `n` (also in its first five letters, which the embedding sees)."""
+    if n < len(TOWNS):
+        return TOWNS[n]
+    syllables = ["ka", "lo", "mi", "nu", "pe", "ra", "si", "to", "vu", "ze"]
+    return "".join(syllables[int(d)] for d in f"{n:03d}").capitalize() + "ton"
+
+
 def town_fact(n: int) -> str:
     """The number only article `n` holds."""
     return f"{1000 + 37 * n} books"
@@ -58,14 +66,14 @@ def town_fact(n: int) -> str:
 
 def town_question(n: int) -> str:
     """A question that only article `n` answers."""
-    return f"How many books does the new {TOWNS[n % len(TOWNS)]} library hold?"
+    return f"How many books does the new {town_name(n)} library hold?"
 
 
 def town_articles(count: int, start: int = 0, *, prefix: str = "town") -> list[Article]:
     """`count` articles about different towns' libraries (ids `<prefix>-<n>`)."""
     articles = []
     for n in range(start, start + count):
-        town = TOWNS[n % len(TOWNS)]
+        town = town_name(n)
         text = (
             f"The new {town} library holds {town_fact(n)} and has a reading room for forty"
             " people. It opened on Saturday after two years of building work.\n\n"
