@@ -122,6 +122,13 @@ class ForkServer:
         """The exit status of the last child started (negative: killed by that signal)."""
         return int(self._next(timeout)["status"])
 
+    def poll(self) -> int | None:
+        """The exit status of the last child started, or None while it runs."""
+        try:
+            return int(self._lines.get_nowait()["status"])
+        except queue.Empty:
+            return None
+
     def run(self, env: dict[str, str], log: Path, *args: str, call: str | None = None) -> int:
         """Start a child and wait for it."""
         self.start(env, log, *args, call=call)

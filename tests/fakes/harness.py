@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -229,3 +230,61 @@ def percentile(values: list[float], share: float) -> float:
     """The `share` percentile (0..1) of `values` (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def librarian(body: Any) -> str:
+    """A chat model for the town articles: cites the passage about the asked town's library.
+
+    A condense request gets the follow-up back (the questions stand alone); an answer
+    request gets "<the sentence with the number of books> [n]" from the passage whose title
+    names the town, or the refusal when no passage does.
+    """
+    user = str(body["messages"][-1]["content"])
+    if "Follow-up question:" in user:
+        return user.split("Follow-up question:", 1)[1].split("\n", 1)[0].strip()
+    question = user.rsplit("Question:", 1)[-1]
+    passages = re.findall(r'<passage id="(\d+)">\n\[\d+\] ([^\n]*)\n(.*?)\n</passage>', user, re.S)
+    for number, header, text in passages:
+        town = header.split(" opens its new library", 1)[0]
+        if town in question:
+            sentence = next((s for s in re.split(r"(?<=\.) ", text) if " books " in s), text)
+            return f"{sentence} [{number}]"
+    return "The articles don't say."
+
+
+class ReplyWatcher:
+    """Follows the emulator's call log and counts each chat's final replies.
+
+    A final reply is an HTML message (an answer or the refusal, sent or edited into a
+    draft) or an apology ("Sorry, ..."); a streamed draft is not one.
+    """
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.finals: dict[int, list[str]] = {}
+        self._cursor = 0
+
+    def poll(self) -> None:
+        """Read the calls made since the last poll."""
+        calls = self.server.calls[self._cursor :]
+        self._cursor += len(calls)
+        for call in calls:
+            if not call.ok or call.method not in ("sendMessage", "editMessageText"):
+                continue
+            text = str(call.params.get("text", ""))
+            if call.params.get("parse_mode") == "HTML" or text.startswith("Sorry"):
+                self.finals.setdefault(int(call.params["chat_id"]), []).append(text)
+
+    def count(self, chat_id: int) -> int:
+        """How many final replies the chat has had."""
+        self.poll()
+        return len(self.finals.get(chat_id, []))
+
+    async def wait(self, chat_id: int, count: int, timeout: float) -> str:
+        """Wait for the chat's `count`-th final reply and return it."""
+        deadline = time.monotonic() + timeout
+        while self.count(chat_id) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"chat {chat_id}: no reply {count} within {timeout} s")
+            await asyncio.sleep(0.01)
+        return self.finals[chat_id][count - 1]
