@@ -111,19 +111,17 @@ def openai_settings(
     data_dir: Path, server: FakeOpenAIServer, *, llm: bool = False, **values: Any
 ) -> Settings:
     """Settings with the fake server as embedder (and as LLM when `llm`)."""
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        data_dir=data_dir,
-        embedder="openai",
-        openai_embedding_model="fake-embedding",
-        openai_api_key=API_KEY,
-        openai_base_url=server.base_url,
-        openai_timeout=2.0,
-        openai_max_retries=1,
-        answerer="llm" if llm else "offline",
-        llm_model="fake-chat",
-        **values,
-    )
+    defaults: dict[str, Any] = {
+        "embedder": "openai",
+        "openai_embedding_model": "fake-embedding",
+        "openai_api_key": API_KEY,
+        "openai_base_url": server.base_url,
+        "openai_timeout": 2.0,
+        "openai_max_retries": 1,
+        "answerer": "llm" if llm else "offline",
+        "llm_model": "fake-chat",
+    }
+    return Settings(_env_file=None, data_dir=data_dir, **(defaults | values))  # type: ignore[call-arg]
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
