@@ -133,6 +133,7 @@ class ArticleIndex:
         self.settings = settings
         self.catalog = Catalog(settings.catalog_path)
         self._embedder = embedder
+        self._owns_embedder = embedder is None  # made here from settings: closed here
         self.records = CatalogRecordManager(self.catalog, f"chroma/{settings.collection}")
         self._lexical_cache: tuple[LexicalIndex, int] | None = None
         self._lexical_lock = threading.Lock()
@@ -174,8 +175,10 @@ class ArticleIndex:
         return open_collection(self.client, self.settings, embedder.model_id, embedder.dimension)
 
     def close(self) -> None:
-        """Release the catalog connection."""
+        """Release the catalog connection and the embedder this index made."""
         self.catalog.close()
+        if self._owns_embedder and self._embedder is not None:
+            self._embedder.close()
 
     # --- writing ----------------------------------------------------------------------
     def status(self, article: Article, chunks: Sequence[Chunk] | None = None) -> Status:
