@@ -25,7 +25,12 @@ from pathlib import Path
 
 import pytest
 
+from ingest.chunk import Chunker
+from retrieval.index import ArticleIndex
+from retrieval.settings import Settings
+from retrieval.types import Article
 from tests.fakes.consistency import CHECK, extra_article, version
+from tests.fakes.embedder import HashEmbedder
 from tests.fakes.forkserver import ForkServer, forks
 from tests.fakes.harness import bag_embedding, openai_settings, settings_env, write_jsonl
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -81,3 +86,30 @@ def test_sigkill_at_random_points_then_rerun(
         f" {KILLS // CHECK_EVERY + 2} reruns checked consistent; uninterrupted runs"
         f" {full:.1f} s (121 added) and {update:.1f} s (40 updated) [shared CPU]"
     )
+
+
+def test_vectors_written_before_their_records_are_dropped_by_the_next_run(
+    settings: Settings,
+) -> None:
+    """The one window random kills rarely hit: Chroma has the vectors, no record knows them."""
+    article = version(1)[0]
+    chunker = Chunker(200, 40)
+    first = ArticleIndex(settings, HashEmbedder())
+    first.upsert([(article, chunker.split(article))])
+    collection = first.vectorstore._collection
+    kept = sorted(collection.get(where={"article_id": article.id})["ids"])
+    # as if killed after Chroma's write of a changed version, before the records update:
+    changed = Article(article.id, article.title, article.text + " Then the roof leaked.")
+    first.catalog.put_pending(changed, chunker.split(changed))
+    collection.add(
+        ids=["stray-1", "stray-2"],
+        embeddings=[[0.1] * 64] * 2,
+        metadatas=[{"article_id": article.id, "position": 9}] * 2,
+    )
+    first.close()
+    second = ArticleIndex(settings, HashEmbedder())
+    assert second.resume() == 1
+    ids = sorted(second.vectorstore._collection.get(where={"article_id": article.id})["ids"])
+    assert "stray-1" not in ids and len(ids) == len(chunker.split(changed))
+    assert ids == sorted(second.records.list_keys(group_ids=[article.id])) != kept
+    second.close()
