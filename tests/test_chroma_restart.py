@@ -1,8 +1,8 @@
 """The Chroma server goes away in the middle of an ingest, and comes back.
 
 `articlebot ingest` against a real `chroma run` is interrupted by stopping the server
-(SIGTERM: a clean shutdown; SIGKILL: a crash) once the first write group has landed or as
-soon as writing starts. The run must end with one clear `Error:` line naming the server
+(SIGTERM: a clean shutdown; SIGKILL: a crash) once the first write group has landed, or
+before the first one is written. The run must end with one clear `Error:` line naming the server
 (no traceback, no hang); after a restart, the same command must finish the job and leave
 the index consistent (`tests/fakes/consistency.py`). A question asked while the server is
 down gets a one-line store error, and is answered again once it is back.
@@ -31,9 +31,10 @@ from tests.fakes.harness import (
     town_question,
     write_jsonl,
 )
-from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 
 __all__ = ["forks"]
+EMBED = "/v1/embeddings"
 
 
 def indexed_rows(data_dir: Path, indexed: int) -> int:
@@ -49,7 +50,7 @@ def indexed_rows(data_dir: Path, indexed: int) -> int:
 @pytest.mark.parametrize(
     ("kill", "after_first_group"),
     [(False, True), (True, False)],
-    ids=["sigterm-between-groups", "sigkill-while-writing"],
+    ids=["sigterm-between-groups", "sigkill-before-the-first-write"],
 )
 def test_chroma_stopped_mid_ingest_is_one_line_then_a_rerun_finishes(
     tmp_path: Path,
@@ -58,6 +59,8 @@ def test_chroma_stopped_mid_ingest_is_one_line_then_a_rerun_finishes(
     after_first_group: bool,
     report_measurement: Callable[[str], None],
 ) -> None:
+    """The embedding of the group that must fail is held back 1.5 s, so the server is
+    surely gone when it is written (requests: the dimension probe, then one per group)."""
     port, store = free_port(), tmp_path / "chroma"
     server = start_chroma(store, port)
     corpus = write_jsonl(tmp_path / "corpus.jsonl", version(1))
@@ -74,6 +77,8 @@ def test_chroma_stopped_mid_ingest_is_one_line_then_a_rerun_finishes(
                 collection=f"restart{int(kill)}",
             )
             env = settings_env(settings)
+            held = [ScriptedResponse.ok(EMBED)] * (2 if after_first_group else 1)
+            fake.enqueue(*held, ScriptedResponse.slow(1.5, path=EMBED))
             forks.start(env, log, "ingest", str(corpus))
             deadline = time.monotonic() + 60
             while (
