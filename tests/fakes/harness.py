@@ -7,6 +7,10 @@
 * `openai_settings(...)`: settings whose embedder (and LLM, if asked) is the fake
   OpenAI-compatible server, so a subprocess (`articlebot ingest`) and the bot in this
   process embed alike, and every use of the index shows in the server's request log.
+* `bag_embedding`: an `embed` for the fake server under which texts sharing words are close
+  (the offline answerer's evidence threshold is reachable); `librarian`: a `chat_responder`
+  that answers like a model, citing the passage about the asked town.
+* `ReplyWatcher`: counts each chat's final replies (answers or apologies) in the emulator.
 * `RssSampler`: this process's resident memory, sampled in a thread while a test runs.
 """
 
