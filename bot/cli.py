@@ -129,6 +129,7 @@ def main(ctx: click.Context, data_dir: Path | None, env_file: Path | None, verbo
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("httpx", "bm25s", "chromadb"):
+    # httpx2 (the openai client's) logs every request URL at INFO: a base URL's password too.
+    for noisy in ("httpx", "httpx2", "bm25s", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = AppContext(data_dir, env_file)

@@ -26,11 +26,33 @@ _TITLE_MAX = 200
 _SITE_MAX = 100
 _URL_MAX = 2000
 _BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"))
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def sendable(text: str) -> str:
+    """`text` without lone surrogates (a model's reply may hold them; UTF-8 cannot)."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def escape_within(text: str, room: int) -> str:
+    """`text` escaped for HTML and cut at a character (adding "…") to fit `room` characters."""
+    text = sendable(text)
+    escaped = html.escape(text, quote=False)
+    if len(escaped) <= room:
+        return escaped
+    kept, used = [], 1
+    for char in text:
+        piece = html.escape(char, quote=False)
+        if used + len(piece) > room:
+            break
+        kept.append(piece)
+        used += len(piece)
+    return "".join(kept) + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,30 +82,32 @@ def source_line(c: Citation) -> str:
     if len(title) > _TITLE_MAX:
         title = title[: _TITLE_MAX - 1] + "…"
     shown = f"<b>{html.escape(title, quote=False)}</b>"
-    if a.url and _is_web_url(a.url):
+    if a.url and is_web_url(a.url):
         shown = f'<a href="{html.escape(a.url, quote=True)}">{html.escape(title, quote=False)}</a>'
     site = html.escape(outlet(a)[:_SITE_MAX], quote=False)
     return f"[{c.n}] {shown} — {site}, {published_label(a)}"
 
 
-def _is_web_url(url: str) -> bool:
+def is_web_url(url: str, max_escaped: int = _URL_MAX) -> bool:
+    """True for an http(s) URL short enough (escaped) to be a link."""
     parts = urlsplit(url)
-    fits = len(html.escape(url, quote=True)) <= _URL_MAX
+    fits = len(html.escape(url, quote=True)) <= max_escaped
     return parts.scheme in ("http", "https") and bool(parts.netloc) and fits
 
 
 def answer_blocks(answer: Answer) -> list[Block]:
     """The answer's paragraphs, then each source line followed by its quote."""
-    blocks = [Block(p) for p in re.split(r"\n\s*\n", answer.text.strip()) if p.strip()]
+    text = sendable(answer.text).strip()
+    blocks = [Block(p) for p in re.split(r"\n\s*\n", text) if p.strip()]
     if not blocks:
         blocks = [Block("(empty answer)")]
     if answer.found and answer.citations:
         blocks.append(Block("Sources:", "<b>", "</b>"))
         for c in answer.citations:
-            blocks.append(Block(source_line(c), escape=False, whole=True))
+            blocks.append(Block(sendable(source_line(c)), escape=False, whole=True))
             if c.also_ran:
-                blocks.append(Block(also_ran_line(c.also_ran), "<i>", "</i>", glue="\n"))
-            quote = c.quote.strip() or "…"
+                blocks.append(Block(sendable(also_ran_line(c.also_ran)), "<i>", "</i>", glue="\n"))
+            quote = sendable(c.quote).strip() or "…"
             blocks.append(Block(quote, "<blockquote expandable>", "</blockquote>", glue="\n"))
     return blocks
 
@@ -95,11 +119,12 @@ def render_html(answer: Answer, limit: int = LIMIT) -> list[str]:
 
 def render_plain(answer: Answer, limit: int = LIMIT) -> list[str]:
     """The same answer as plain text (for when Telegram refuses the HTML)."""
-    return split_plain(render_answer(answer), limit)
+    return split_plain(render_answer(answer).strip() or "(empty answer)", limit)
 
 
 def split_plain(text: str, limit: int = LIMIT) -> list[str]:
     """Split plain text into messages of at most `limit` characters on paragraph boundaries."""
+    text = sendable(text)
     blocks = [Block(p, escape=False) for p in re.split(r"\n\s*\n", text) if p.strip()]
     return pack(blocks or [Block(text or " ", escape=False)], limit)
 

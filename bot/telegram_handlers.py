@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, 
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.render_telegram import escape_within, is_web_url, sendable
 from bot.telegram_reply import NO_PREVIEW, answer_question
 from bot.telegram_services import forget, services_of
 from retrieval.catalog import StoredArticle
@@ -143,10 +144,11 @@ def sources_page_view(
     lines = [f"<b>Articles {page + 1}/{pages}</b> ({len(articles)} in all)"]
     for number, stored in enumerate(articles[page * PAGE_SIZE :][:PAGE_SIZE], page * PAGE_SIZE):
         a = stored.article
-        title = html.escape(" ".join(a.title.split())[:200], quote=False)
-        if a.url and a.url.startswith(("http://", "https://")):
-            title = f'<a href="{html.escape(a.url, quote=True)}">{title}</a>'
-        site = f" — {html.escape(a.site[:100], quote=False)}" if a.site else ""
+        # Bounded escaped sizes: five lines always fit one message (a 2 kB URL once did not).
+        title = escape_within(" ".join(a.title.split()), 300)
+        if a.url and is_web_url(a.url, 300):
+            title = f'<a href="{html.escape(sendable(a.url), quote=True)}">{title}</a>'
+        site = f" — {escape_within(' '.join(a.site.split()), 100)}" if a.site else ""
         published = a.published.isoformat() if a.published else "no date"
         lines.append(f"{number + 1}. {title}{site}, {published}")
     buttons = []

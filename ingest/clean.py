@@ -20,9 +20,17 @@ _NEWLINES = {
     "\u2029": "\n\n",
 }
 _NEWLINE_RE = re.compile("|".join(map(re.escape, _NEWLINES)))
-# C0/C1 control characters except \t and \n, plus zero-width characters (U+200B-U+200D,
-# U+2060, U+FEFF): invisible, they only break search and quoting.
-_DROP_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]")
+# C0/C1 control characters except \t and \n, zero-width characters (U+200B-U+200D,
+# U+2060, U+FEFF), and bidi embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069): invisible, they only break search and quoting, and an override in a
+# quote would reverse how the rest of a reply is displayed. RTL text needs none of them
+# (the right-to-left mark U+200F stays).
+_DROP_RE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]"
+)
+# Lone surrogates (from JSON "\\ud800" escapes or undecodable file names) cannot be stored
+# as UTF-8 at all: they become the replacement character, as undecodable bytes do.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Spaces, tabs and every other Unicode space separator (category Zs): no-break, em, thin...
 _SPACE_RUN_RE = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
@@ -31,12 +39,13 @@ _BLANK_RUN_RE = re.compile(r"\n{3,}")
 def clean_text(text: str) -> str:
     """Return `text` normalised for storage and quoting.
 
-    Newlines unified to ``\\n``; control and zero-width characters removed; runs of
-    spaces/tabs (and other Unicode spaces) collapsed to one space; lines stripped at both
-    ends; at most one blank line between paragraphs; no blank lines around; NFC.
+    Newlines unified to ``\\n``; control, zero-width and bidi control characters removed;
+    lone surrogates replaced by U+FFFD; runs of spaces/tabs (and other Unicode spaces)
+    collapsed to one space; lines stripped at both ends; at most one blank line between
+    paragraphs; no blank lines around; NFC.
     """
     text = _NEWLINE_RE.sub(lambda m: _NEWLINES[m.group(0)], text)
-    text = _DROP_RE.sub("", text)
+    text = _DROP_RE.sub("", _SURROGATE_RE.sub("\ufffd", text))
     lines = (_SPACE_RUN_RE.sub(" ", line).strip(" ") for line in text.split("\n"))
     text = _BLANK_RUN_RE.sub("\n\n", "\n".join(lines)).strip("\n")
     # Last, so that the removals above cannot leave a string that is no longer composed.

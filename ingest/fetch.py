@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
@@ -44,7 +44,7 @@ class Fetched:
 
 
 def resolve_host(host: str, port: int) -> list[IPAddress]:
-    """All addresses `host` resolves to, IPv4 first (tests replace this to fake DNS)."""
+    """All addresses `host` resolves to, IPv4 first (the guard's default resolver)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     found = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
     return sorted(found, key=lambda ip: (ip.version, int(ip)))
@@ -66,7 +66,11 @@ def is_public_address(ip: IPAddress) -> bool:
 
 
 class Fetcher:
-    """Fetches URLs for ingest; makes its own httpx client on first use unless given one."""
+    """Fetches URLs for ingest; makes its own httpx client on first use unless given one.
+
+    resolver: how the guard turns a host name into addresses (DNS by default; a test or an
+    embedding application can pass its own).
+    """
 
     def __init__(
         self,
@@ -75,6 +79,7 @@ class Fetcher:
         client: httpx.Client | None = None,
         allow_private_addresses: bool = True,
         allowed_networks: Iterable[IPNetwork] = (),
+        resolver: Callable[[str, int], list[IPAddress]] = resolve_host,
     ) -> None:
         self._timeout = settings.fetch_timeout
         self._max_bytes = settings.max_article_bytes
@@ -83,6 +88,7 @@ class Fetcher:
         self._owns_client = client is None
         self._allow_private = allow_private_addresses
         self._allowed_networks = tuple(allowed_networks)
+        self._resolve = resolver
 
     def __enter__(self) -> Fetcher:
         return self
@@ -111,6 +117,8 @@ class Fetcher:
                 outcome = self._get(url, current, request_url, headers, extensions, deadline)
             except httpx.TimeoutException:
                 raise SourceError(url, f"timed out after {self._timeout:g} s") from None
+            except httpx.InvalidURL:  # a Location such as javascript:..., parsed by httpx
+                raise SourceError(url, "redirect to an invalid or unsupported URL") from None
             except httpx.HTTPError as exc:
                 raise SourceError(url, _describe(exc)) from None
             if isinstance(outcome, Fetched):
@@ -136,7 +144,8 @@ class Fetcher:
             return current, headers, {}
         host = parsed.raw_host.decode("ascii")
         try:
-            addresses = resolve_host(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            addresses = self._resolve(host, port)
         except (OSError, UnicodeError):
             raise SourceError(url, f"{where}could not resolve host '{parsed.host}'") from None
         if not addresses:

@@ -17,7 +17,15 @@ import httpx
 
 from ingest.feeds import parse_feed
 from ingest.fetch import Fetcher
-from ingest.formats import FORMATS, SUPPORTED, Origin, decode_text, finish_article, human_size
+from ingest.formats import (
+    FORMATS,
+    SUPPORTED,
+    Origin,
+    decode_text,
+    displayable,
+    finish_article,
+    human_size,
+)
 from ingest.formats_data import parse_json, parse_jsonl
 from ingest.formats_text import parse_markdown, parse_txt
 from ingest.formats_web import decode_html, decode_plain, html_draft, parse_html, web_kind
@@ -145,7 +153,8 @@ def _load_directory(
         wanted = f"files matching '{pattern}'" if pattern else "files"
         raise SourceError(source, f"no supported {wanted} in this directory ({SUPPORTED})")
     for path in files:
-        yield from _guarded(str(path), _load_file(path, str(path), settings, fetcher))
+        name = displayable(str(path))
+        yield from _guarded(name, _load_file(path, name, settings, fetcher))
 
 
 def _find_files(directory: Path, pattern: str | None) -> Iterator[Path]:
@@ -165,6 +174,7 @@ def _find_files(directory: Path, pattern: str | None) -> Iterator[Path]:
 
 
 def _load_file(path: Path, source: str, settings: Settings, fetcher: Fetcher) -> Iterator[Loaded]:
+    source = displayable(source)
     extension = path.suffix.lower()
     kind = FORMATS.get(extension)
     if kind is None:
@@ -174,7 +184,9 @@ def _load_file(path: Path, source: str, settings: Settings, fetcher: Fetcher) ->
     if not data.strip():
         raise SourceError(source, "empty file")
     resolved = path.resolve()
-    origin = Origin(source=source, stored_source=str(resolved), file_uri=resolved.as_uri())
+    origin = Origin(
+        source=source, stored_source=displayable(str(resolved)), file_uri=resolved.as_uri()
+    )
     if kind == "feed":
         yield from parse_feed(data, origin, fetcher)
     elif kind == "html":

@@ -16,7 +16,7 @@ from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.answer_types import answer_type, offers_new
 from retrieval.citations import make_citation
 from retrieval.condense import condense
-from retrieval.prompts import REFUSAL
+from retrieval.prompts import REFUSAL, defang_markers
 from retrieval.retriever import HybridRetriever
 from retrieval.scoring import QueryTerms, minmax, sentence_score, stems
 from retrieval.sentences import sentence_spans
@@ -81,7 +81,9 @@ class OfflineAnswerer(Answerer):
                 citations.append(citation)
         if not citations:
             return Answer(REFUSAL, (), False, standalone)
-        text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+        # An article's own "[7]" must not pass for a citation in the answer (the quote in
+        # the sources stays verbatim).
+        text = " ".join(f"{defang_markers(c.quote)} [{c.n}]" for c in citations)
         return Answer(text, tuple(citations), True, standalone)
 
     def _candidates(

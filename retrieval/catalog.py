@@ -121,12 +121,18 @@ class Catalog:
                 [(c.article_id, c.position, c.start, c.end) for c in chunks],
             )
 
-    def mark_indexed(self, article_ids: Iterable[str]) -> None:
-        """Record that every chunk of these articles is in the vector store."""
+    def mark_indexed(self, article_ids: Iterable[str], *, bump: str | None = None) -> None:
+        """Record that every chunk of these articles is in the vector store.
+
+        bump: a counter in `meta` to increment in the same transaction (the generation:
+        what is searchable changed, and no index built before may pass for current).
+        """
         with self.transaction() as conn:
             conn.executemany(
                 "UPDATE articles SET indexed = 1 WHERE id = ?", [(i,) for i in article_ids]
             )
+            if bump is not None:
+                _increment(conn, bump)
 
     def mark_all_pending(self) -> None:
         """Flag every article for re-indexing (used by a rebuild)."""
@@ -224,10 +230,24 @@ class Catalog:
         rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
+    def increment_meta(self, key: str) -> int:
+        """Add one to an integer state value atomically (two writers never get the same)."""
+        with self.transaction() as conn:
+            return _increment(conn, key)
+
     def set_meta(self, key: str, value: str) -> None:
         """Store a state value."""
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _increment(conn: sqlite3.Connection, key: str) -> int:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, '1')"
+        " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        (key,),
+    )
+    return int(conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
 
 
 def _article_row(article: Article) -> tuple[object, ...]:

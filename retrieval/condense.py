@@ -57,7 +57,7 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     carried = entities(previous.question) or entities(previous.answer)[:3]
     lowered = question.lower()
     missing = [e for e in carried if e.lower() not in lowered]
-    return f"{question} {' '.join(missing)}" if missing else question
+    return f"{question} {' '.join(missing)}".strip() if missing else question
 
 
 # Words that point back at the time the conversation was about.

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -134,8 +135,10 @@ class ArticleIndex:
         self.settings = settings
         self.catalog = Catalog(settings.catalog_path)
         self._embedder = embedder
+        self._owns_embedder = embedder is None  # made here from settings: closed here
         self.records = CatalogRecordManager(self.catalog, f"chroma/{settings.collection}")
         self._lexical_cache: tuple[LexicalIndex, int] | None = None
+        self._lexical_lock = threading.Lock()
 
     # --- connections, opened on first use -----------------------------------------------
     @property
@@ -174,8 +177,10 @@ class ArticleIndex:
         return open_collection(self.client, self.settings, embedder.model_id, embedder.dimension)
 
     def close(self) -> None:
-        """Release the catalog connection."""
+        """Release the catalog connection and the embedder this index made."""
         self.catalog.close()
+        if self._owns_embedder and self._embedder is not None:
+            self._embedder.close()
 
     # --- writing ----------------------------------------------------------------------
     def status(self, article: Article, chunks: Sequence[Chunk] | None = None) -> Status:
@@ -250,10 +255,12 @@ class ArticleIndex:
         except StoreError:
             raise
         except Exception as exc:
+            detail = " ".join(str(exc).split()) or type(exc).__name__  # one line
             raise StoreError(
-                f"writing to {describe_location(self.settings)} failed: {exc}"
+                f"writing to {describe_location(self.settings)} failed: {detail}; nothing"
+                " stored is lost: run the same command again to finish"
             ) from exc
-        self.catalog.mark_indexed(a.id for a in articles)
+        self.catalog.mark_indexed((a.id for a in articles), bump=_GENERATION)
 
     def _delete_unrecorded(self, article_ids: Sequence[str]) -> None:
         """Drop vectors of these articles that no record knows (left by a crash)."""
@@ -293,9 +300,7 @@ class ArticleIndex:
         self.records.clear()
 
     def _bump_generation(self) -> int:
-        generation = int(self.catalog.get_meta(_GENERATION) or 0) + 1
-        self.catalog.set_meta(_GENERATION, str(generation))
-        return generation
+        return self.catalog.increment_meta(_GENERATION)
 
     def finish_run(self) -> None:
         """Bring the lexical index up to date and note the time of this ingest."""
@@ -308,7 +313,14 @@ class ArticleIndex:
         return int(self.catalog.get_meta(_GENERATION) or 0)
 
     def lexical(self) -> LexicalIndex:
-        """Return the BM25 index, rebuilt first if it is missing or stale."""
+        """Return the BM25 index, rebuilt first if it is missing or stale.
+
+        One thread at a time: the bot answers in many, and one rebuild serves them all.
+        """
+        with self._lexical_lock:
+            return self._current_lexical()
+
+    def _current_lexical(self) -> LexicalIndex:
         generation = self.generation()
         cached = self._lexical_cache
         if cached is not None and cached[1] == generation:

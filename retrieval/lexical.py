@@ -8,9 +8,13 @@ it matches, and a stale or missing index is rebuilt on open.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import shutil
+import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -92,35 +96,62 @@ class LexicalIndex:
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def save(self, directory: Path, generation: int) -> None:
-        """Write the index next to its target, then swap it in, so a crash leaves no half."""
-        fresh = directory.with_name(directory.name + ".new")
-        old = directory.with_name(directory.name + ".old")
-        shutil.rmtree(fresh, ignore_errors=True)
+        """Write the index beside its target, then swap it in, so a crash leaves no half.
+
+        Another process (the bot while `articlebot ingest` runs) may save at the same time:
+        each writes its own temporary directory, and a swap that loses the race drops its
+        copy (the winner's is as good, or older and then rebuilt on next use).
+        """
+        _sweep(directory)
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        fresh = directory.with_name(f"{directory.name}.new-{tag}")
+        old = directory.with_name(f"{directory.name}.old-{tag}")
         fresh.mkdir(parents=True)
-        if self._retriever is not None:
-            self._retriever.save(str(fresh))
-            self._tokenizer.save_vocab(str(fresh))
-        (fresh / _KEYS_FILE).write_text(json.dumps(self.keys), encoding="utf-8")
-        (fresh / _MANIFEST_FILE).write_text(
-            json.dumps({"generation": generation, "chunks": len(self.keys)}), encoding="utf-8"
-        )
-        shutil.rmtree(old, ignore_errors=True)
-        if directory.exists():
-            directory.rename(old)
-        fresh.rename(directory)
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            if self._retriever is not None:
+                self._retriever.save(str(fresh))
+                self._tokenizer.save_vocab(str(fresh))
+            (fresh / _KEYS_FILE).write_text(json.dumps(self.keys), encoding="utf-8")
+            manifest = {"generation": generation, "chunks": len(self.keys)}
+            (fresh / _MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+            with contextlib.suppress(FileNotFoundError):
+                directory.rename(old)
+            with contextlib.suppress(OSError):  # lost the race: another copy is in place
+                fresh.rename(directory)
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
     def load(cls, directory: Path) -> tuple[LexicalIndex, int] | None:
-        """Return the saved index and its generation, or None if absent or unreadable."""
+        """Return the saved index and its generation, or None if absent or unreadable.
+
+        The manifest is read before and after the files: if another process swapped the
+        directory meanwhile, the pieces may not belong together, and None is returned.
+        """
         try:
-            manifest = json.loads((directory / _MANIFEST_FILE).read_text(encoding="utf-8"))
+            manifest = (directory / _MANIFEST_FILE).read_text(encoding="utf-8")
             keys = [(str(a), int(p)) for a, p in json.loads((directory / _KEYS_FILE).read_text())]
             tokenizer = _tokenizer()
             retriever = None
             if keys:
                 retriever = bm25s.BM25.load(str(directory), mmap=False)
                 tokenizer.load_vocab(str(directory))
-            return cls(keys, retriever, tokenizer), int(manifest["generation"])
+            if (directory / _MANIFEST_FILE).read_text(encoding="utf-8") != manifest:
+                return None
+            info = json.loads(manifest)
+            if int(info["chunks"]) != len(keys):
+                return None
+            return cls(keys, retriever, tokenizer), int(info["generation"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+def _sweep(directory: Path, older_than: float = 600.0) -> None:
+    """Remove temporary copies that a killed process left beside the index."""
+    now = time.time()
+    leftovers = [*directory.parent.glob(f"{directory.name}.new-*")]
+    for leftover in leftovers + [*directory.parent.glob(f"{directory.name}.old-*")]:
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > older_than:
+                shutil.rmtree(leftover, ignore_errors=True)

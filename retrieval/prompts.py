@@ -116,6 +116,8 @@ Topic: {topic}"""
 #: Group 1 is the whitespace before it (dropped with the marker), group 2 its inside.
 MARKER = re.compile(r"(\s*)\[(\s*\d+(?:\s*[-–]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–]\s*\d+)?)*\s*)\]")
 
+# Stand-ins for the brackets of the markers renumber_markers writes (private-use characters).
+_OPEN, _CLOSE = "\ue000", "\ue001"
 _UNDATED = "no date"
 _UNKNOWN_SITE = "unknown site"
 # A passage must not be able to close its own delimiter and speak outside it.
@@ -164,10 +166,21 @@ def marker_numbers(inside: str) -> list[int]:
 
 
 def renumber_markers(text: str, numbers: dict[int, int]) -> str:
-    """Rewrite each marker as [n][m] through `numbers`; drop it (and its space) if none is left."""
+    """Rewrite each marker as [n][m] through `numbers`; drop it (and its space) if none is left.
+
+    Dropping a marker must not make a new one ("[[9]2]" -> "[2]"): any marker-like text
+    left over is defanged.
+    """
+    text = text.replace(_OPEN, "").replace(_CLOSE, "")
 
     def replace(match: re.Match[str]) -> str:
         kept = dict.fromkeys(numbers[n] for n in marker_numbers(match.group(2)) if n in numbers)
-        return match.group(1) + "".join(f"[{n}]" for n in kept) if kept else ""
+        return match.group(1) + "".join(f"{_OPEN}{n}{_CLOSE}" for n in kept) if kept else ""
 
-    return MARKER.sub(replace, text).strip()
+    written = defang_markers(MARKER.sub(replace, text))
+    return written.replace(_OPEN, "[").replace(_CLOSE, "]").strip()
+
+
+def defang_markers(text: str) -> str:
+    """Write marker-like text that is not a citation ("[7]" in an article) as "(7)"."""
+    return MARKER.sub(lambda m: f"{m.group(1)}({m.group(2)})", text)

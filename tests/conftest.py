@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +33,34 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
 def settings(tmp_path: Path) -> Settings:
     """Settings for an isolated index under the test's temporary directory."""
     return Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+
+
+# -- reliability measurements: printed at the end of the run ---------------------------------
+
+_MEASUREMENTS: list[str] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak-seconds",
+        type=float,
+        default=None,
+        help="Run the Telegram soak test this long (default: its bounded CI length).",
+    )
+
+
+@pytest.fixture
+def report_measurement(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record one line (latency, RSS...) for the "reliability measurements" summary."""
+
+    def record(line: str) -> None:
+        _MEASUREMENTS.append(f"{request.node.name}: {line}")
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _MEASUREMENTS:
+        terminalreporter.section("reliability measurements")
+        for line in _MEASUREMENTS:
+            terminalreporter.write_line(line)

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from ingest import fetch
 from ingest.fetch import Fetcher, IPAddress, is_public_address
 from retrieval.errors import SourceError
 from retrieval.settings import Settings
@@ -182,18 +181,17 @@ def test_guard_checks_every_redirect_hop(settings: Settings, article_server: Art
     )
 
 
-def test_guard_uses_the_checked_address(
-    settings: Settings, article_server: ArticleServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_guard_uses_the_checked_address(settings: Settings, article_server: ArticleServer) -> None:
     """The connection goes to the address that was checked; Host keeps the name."""
     answers = {"news.example": [ipaddress.ip_address("127.0.0.1")]}
 
     def fake_dns(host: str, port: int) -> list[IPAddress]:
         return list(answers[host])
 
-    monkeypatch.setattr(fetch, "resolve_host", fake_dns)
     url = f"http://news.example:{article_server.port}/echo-host"
-    with Fetcher(settings, allow_private_addresses=False, allowed_networks=LOOPBACK) as fetcher:
+    with Fetcher(
+        settings, allow_private_addresses=False, allowed_networks=LOOPBACK, resolver=fake_dns
+    ) as fetcher:
         fetched = fetcher.fetch(url)
         assert fetched.body == f"news.example:{article_server.port}".encode()
         assert fetched.url == url
@@ -201,14 +199,11 @@ def test_guard_uses_the_checked_address(
         assert "(10.0.0.7)" in fetch_error(fetcher, url)
 
 
-def test_guard_reports_unresolvable_hosts(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_guard_reports_unresolvable_hosts(settings: Settings) -> None:
     def no_dns(host: str, port: int) -> list[IPAddress]:
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(fetch, "resolve_host", no_dns)
-    with Fetcher(settings, allow_private_addresses=False) as fetcher:
+    with Fetcher(settings, allow_private_addresses=False, resolver=no_dns) as fetcher:
         assert fetch_error(fetcher, "https://nowhere.example/") == (
             "could not resolve host 'nowhere.example'"
         )

@@ -42,6 +42,9 @@ class Embedder(Embeddings):
         """Embed one search query (same space and model as the documents)."""
         return self.embed_documents([text])[0]
 
+    def close(self) -> None:
+        """Release network connections (a local model has none)."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model_id={self.model_id!r})"
 

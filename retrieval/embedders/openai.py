@@ -14,6 +14,7 @@ it is imported only when an OpenAI embedder is made.
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 from pydantic import SecretStr
@@ -66,7 +67,14 @@ class OpenAIEmbedder(Embedder):
         self._dimension_lock = threading.Lock()
         self._host = server_host(base_url)
 
+        import openai
         from langchain_openai import OpenAIEmbeddings
+
+        # Our own HTTP client (the SDK's defaults), so that `close` can release its
+        # connections: an index opened and closed in a long-running process leaks none.
+        # Collected without `close`, the finalizer closes it (as the SDK's own would).
+        self._http = openai.DefaultHttpxClient()
+        self._close = weakref.finalize(self, self._http.close)
 
         # Every setting is passed explicitly (None included) so that nothing is picked up
         # from OPENAI_* environment variables behind the Settings object's back.
@@ -81,6 +89,7 @@ class OpenAIEmbedder(Embedder):
             max_retries=max_retries,
             chunk_size=batch_size,
             check_embedding_ctx_length=False,
+            http_client=self._http,
         )
 
     @classmethod
@@ -94,6 +103,10 @@ class OpenAIEmbedder(Embedder):
             max_retries=settings.openai_max_retries,
             batch_size=settings.embed_batch_size,
         )
+
+    def close(self) -> None:
+        """Close the HTTP client's connections."""
+        self._close()
 
     @property
     def model_id(self) -> str:

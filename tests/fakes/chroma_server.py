@@ -41,12 +41,9 @@ def _wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float =
     raise RuntimeError("chroma run did not answer within 30 s")
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
-    """Start `chroma run` (the CLI that ships in the chromadb package) for the session."""
+def start_chroma(path: Path, port: int) -> ChromaServer:
+    """Start `chroma run` (the CLI that ships in the chromadb package); return once it answers."""
     chroma = Path(sys.executable).parent / "chroma"
-    path = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
     process = subprocess.Popen(
         [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -54,11 +51,30 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
     )
     try:
         _wait_until_up(port, process)
-        yield ChromaServer("127.0.0.1", port, process)
+    except BaseException:
+        stop_chroma(ChromaServer("127.0.0.1", port, process), kill=True)
+        raise
+    return ChromaServer("127.0.0.1", port, process)
+
+
+def stop_chroma(server: ChromaServer, *, kill: bool = False) -> None:
+    """Stop the server: SIGTERM (a clean shutdown) or SIGKILL (a crash)."""
+    if kill:
+        server.process.kill()
+    else:
+        server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """One `chroma run` server for the session."""
+    server = start_chroma(tmp_path_factory.mktemp("chroma-server"), free_port())
+    try:
+        yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_chroma(server)

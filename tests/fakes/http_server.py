@@ -83,12 +83,12 @@ class Recorded:
 class ArticleServer:
     """The server and its routes; `url(path)` gives an absolute URL on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.stopping = threading.Event()
         self.requests: list[Recorded] = []
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server((host, 0), _Handler)
         self._httpd.article_server = self
-        self.host, self.port = "127.0.0.1", self._httpd.server_address[1]
+        self.host, self.port = host, self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

@@ -11,7 +11,8 @@ What it answers:
   unit length), so similar texts get similar vectors; honours ``encoding_format`` (float or
   the client's default base64) and ``dimensions``.
 * ``POST /v1/chat/completions``: the next reply queued with `enqueue_chat(...)` (else
-  `DEFAULT_CHAT_REPLY`), as one JSON completion, or as SSE chunks ending with
+  what `chat_responder(body)` writes, if set, else `DEFAULT_CHAT_REPLY`), as one JSON
+  completion, or as SSE chunks ending with
   ``data: [DONE]`` when the request says ``"stream": true``.
 * Anything scripted with `enqueue(...)`: each request takes the first queued
   `ScriptedResponse` whose `path` matches (or that has none), else gets the normal answer.
@@ -160,7 +161,7 @@ def _embeddings(server: FakeOpenAIServer, body: Any) -> Response:
     data = []
     for index, item in enumerate(inputs):
         text = item if isinstance(item, str) else " ".join(str(t) for t in item)
-        vector = hashed_embedding(text, int(dimension))
+        vector = server.embed(text, int(dimension))
         embedding: Any = vector
         if body.get("encoding_format") == "base64":
             embedding = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
@@ -180,7 +181,7 @@ def _chat_completions(server: FakeOpenAIServer, body: Any) -> Response:
     """``POST /v1/chat/completions`` as OpenAI answers it, with the next scripted reply."""
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return _error_response(400, "'model' and 'messages' are required")
-    text = server._next_chat_reply()
+    text = server._next_chat_reply(body)
     model = str(body.get("model", "fake-chat"))
     head = {"id": "chatcmpl-fake", "created": int(time.time()), "model": model}
     if not body.get("stream"):
@@ -223,13 +224,23 @@ class FakeOpenAIServer:
     """An OpenAI-compatible server in a background thread; use as a context manager.
 
     `api_key`, when set, is required as the bearer token (a wrong one gets OpenAI's 401,
-    whose message quotes part of the key, as the real API does).
+    whose message quotes part of the key, as the real API does). `embed(text, dimension)`
+    makes the embedding vectors (default `hashed_embedding`).
     """
 
-    def __init__(self, *, dimension: int = 32, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        dimension: int = 32,
+        api_key: str | None = None,
+        embed: Callable[[str, int], list[float]] = hashed_embedding,
+    ) -> None:
         self.dimension = dimension
         self.api_key = api_key
         self.stream_delay = 0.0
+        self.embed = embed
+        #: Writes the reply to a chat request (its JSON body) when none is queued.
+        self.chat_responder: Callable[[Any], str] | None = None
         self.requests: list[RecordedRequest] = []
         self._queue: list[ScriptedResponse] = []
         self._chat_replies: list[str] = []
@@ -264,9 +275,11 @@ class FakeOpenAIServer:
         with self._lock:
             self._chat_replies.extend(replies)
 
-    def _next_chat_reply(self) -> str:
+    def _next_chat_reply(self, body: Any) -> str:
         with self._lock:
-            return self._chat_replies.pop(0) if self._chat_replies else DEFAULT_CHAT_REPLY
+            if self._chat_replies:
+                return self._chat_replies.pop(0)
+        return self.chat_responder(body) if self.chat_responder else DEFAULT_CHAT_REPLY
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
