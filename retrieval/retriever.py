@@ -41,7 +41,6 @@ from retrieval.types import Article, Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "lexical"]
 DenseResult = tuple[Encoded | None, list[tuple[ChunkKey, float]]]
-NONE: DenseResult = (None, [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +91,9 @@ class HybridRetriever:
         filters = filters or SearchFilters()
         pool = max(self.config.pool, filters.k)
         terms = QueryTerms.of(question, self.index.lexical())
-        encoded, dense = self._dense(question, filters, pool) if self.mode != "lexical" else NONE
+        encoded, dense = (
+            (None, []) if self.mode == "lexical" else self._dense(question, filters, pool)
+        )
         lexical = self._lexical(question, filters, pool) if self.mode != "dense" else []
         alpha = {"hybrid": self.config.alpha, "dense": 1.0, "lexical": 0.0}[self.mode]
         fused = fuse(dense, lexical, alpha)
@@ -124,7 +125,7 @@ class HybridRetriever:
         collection = self.index.collection()
         size = collection.count() if collection is not None else 0
         if collection is None or size == 0:
-            return NONE
+            return None, []
         encoded = self._vectors().encode([question], cache=False)[0]
         result = collection.query(
             query_embeddings=encoded.vector.reshape(1, -1),
