@@ -6,13 +6,15 @@
 Each side returns a pool of candidates; their scores are z-normalised per query and mixed
 (`fuse`), then every candidate is re-scored by its best sentence (`rescore`), overlapping
 chunks of one article are collapsed and each article is capped, so several articles can
-be cited. The same code runs against embedded Chroma and a Chroma server.
+be cited. Last, when the question was embedded (hybrid and dense modes), the best few
+sentences of the first passages are embedded too and re-rank them (`sentence_rank`).
+The same code runs against embedded Chroma and a Chroma server.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
@@ -25,10 +27,20 @@ from retrieval.answer import SearchFilters
 from retrieval.index import ArticleIndex
 from retrieval.lexical import ChunkKey
 from retrieval.scoring import QueryTerms, fuse, minmax, recency_boost, sentence_score
+from retrieval.sentence_rank import (
+    Encoded,
+    Sentence,
+    SentenceConfig,
+    SentenceEmbeddings,
+    rerank,
+    with_meaning,
+    word_scored,
+)
 from retrieval.sentences import sentence_spans
 from retrieval.types import Article, Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "lexical"]
+DenseResult = tuple[Encoded | None, list[tuple[ChunkKey, float]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +53,20 @@ class RetrievalConfig:
     sentence_weight: float = 1.5  # weight of the best-sentence score against the fused one
     per_article: int = 2  # most chunks of one article in the results
     recency_weight: float = 2.0  # with prefer_recent: bonus for the newest, halving every 14 days
+    sentences: SentenceConfig = field(default_factory=SentenceConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """What one search found: the hits, plus the scored sentences of the first of them.
+
+    `sentences` are best word score first; the embedded few carry a cosine (none in lexical
+    mode, where the question is not embedded). `terms` are the question's weighted stems.
+    """
+
+    hits: list[Hit]
+    sentences: list[Sentence]
+    terms: QueryTerms
 
 
 class HybridRetriever:
@@ -54,17 +80,25 @@ class HybridRetriever:
         self.config = config or RetrievalConfig()
         self._cache: dict[str, Article] = {}
         self._cache_generation = -1
+        self._sentence_vectors: SentenceEmbeddings | None = None
 
     def search(self, question: str, filters: SearchFilters | None = None) -> list[Hit]:
         """Return up to `filters.k` hits, best first."""
+        return self.retrieve(question, filters).hits
+
+    def retrieve(self, question: str, filters: SearchFilters | None = None) -> Retrieval:
+        """Search, and keep the scored sentences of the first hits for the answerer."""
         filters = filters or SearchFilters()
         pool = max(self.config.pool, filters.k)
-        dense = self._dense(question, filters, pool) if self.mode != "lexical" else []
+        terms = QueryTerms.of(question, self.index.lexical())
+        encoded, dense = (
+            (None, []) if self.mode == "lexical" else self._dense(question, filters, pool)
+        )
         lexical = self._lexical(question, filters, pool) if self.mode != "dense" else []
         alpha = {"hybrid": self.config.alpha, "dense": 1.0, "lexical": 0.0}[self.mode]
         fused = fuse(dense, lexical, alpha)
         hits = self._hits(fused, dict(dense), dict(lexical))
-        hits = self._rescore(question, hits)
+        hits = self._rescore(terms, hits)
         dated = [h.article.published for h in hits if h.article.published]
         if filters.prefer_recent and dated:
             newest, weight = max(dated), self.config.recency_weight
@@ -72,26 +106,36 @@ class HybridRetriever:
                 _with_score(h, h.score + weight * recency_boost(h.article, newest)) for h in hits
             ]
             hits = sorted(boosted, key=lambda h: h.score, reverse=True)
-        return _diversify(hits, filters.k, self.config.per_article)
+        hits = _diversify(hits, filters.k, self.config.per_article)
+        config = self.config.sentences
+        sentences = word_scored(question, terms, hits, config)
+        if encoded is not None and sentences:
+            sentences = with_meaning(sentences, encoded, terms, self._vectors(), config.embedded)
+            hits = rerank(hits, sentences, config)
+        return Retrieval(hits, sentences, terms)
 
     # --- candidates ------------------------------------------------------------------------
-    def _dense(
-        self, question: str, filters: SearchFilters, pool: int
-    ) -> list[tuple[ChunkKey, float]]:
+    def _vectors(self) -> SentenceEmbeddings:
+        if self._sentence_vectors is None:
+            self._sentence_vectors = SentenceEmbeddings(self.index.embedder)
+        return self._sentence_vectors
+
+    def _dense(self, question: str, filters: SearchFilters, pool: int) -> DenseResult:
+        """The question's encoding (None for an empty index) and the nearest chunks."""
         collection = self.index.collection()
         size = collection.count() if collection is not None else 0
         if collection is None or size == 0:
-            return []
-        vector = np.asarray(self.index.embedder.embed_query(question), dtype=np.float32)
+            return None, []
+        encoded = self._vectors().encode([question], cache=False)[0]
         result = collection.query(
-            query_embeddings=vector.reshape(1, -1),
+            query_embeddings=encoded.vector.reshape(1, -1),
             n_results=min(pool, size),
             where=_where(filters),
             include=["metadatas", "distances"],
         )
         metadatas = (result.get("metadatas") or [[]])[0]
         distances = (result.get("distances") or [[]])[0]
-        return [
+        return encoded, [
             ((str(m["article_id"]), int(m["position"])), 1.0 - float(d))  # type: ignore[arg-type]
             for m, d in zip(metadatas, distances, strict=True)
         ]
@@ -148,12 +192,11 @@ class HybridRetriever:
             hits.append(Hit(article, chunk, score, dense.get(key), lexical.get(key)))
         return hits
 
-    def _rescore(self, question: str, hits: list[Hit]) -> list[Hit]:
+    def _rescore(self, terms: QueryTerms, hits: list[Hit]) -> list[Hit]:
         """Re-rank the head by min-max(fused) + weight * best sentence score."""
         top = self.config.rescore_top
         if not hits or top <= 0 or self.config.sentence_weight <= 0:
             return hits
-        terms = QueryTerms.of(question, self.index.lexical())
         head = hits[:top]
         base = minmax([h.score for h in head])
         rescored = []

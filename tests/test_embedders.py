@@ -133,6 +133,30 @@ def test_batched_equals_one_by_one(minilm: OnnxEmbedder) -> None:
     assert np.abs(np.array(unsorted.embed_documents(texts)) - single).max() < 1e-5
 
 
+def test_token_states_come_from_the_same_run(minilm: OnnxEmbedder) -> None:
+    """The vectors are the usual ones; each text's token states skip [CLS] and [SEP]."""
+    texts = ["The harbour budget passed.", LONG_TEXT[:200], "x"]
+    vectors, states = minilm.embed_with_tokens(texts)
+    assert np.abs(vectors - minilm.embed_array(texts)).max() < 1e-5
+    assert states is not None and len(states) == len(texts)
+    assert states[0].tokens == ("the", "harbour", "budget", "passed", ".")
+    for item in states:
+        assert item.states.shape == (len(item.tokens), 384)
+        assert np.allclose(np.linalg.norm(item.states, axis=1), 1.0, atol=1e-5)
+    empty, no_states = minilm.embed_with_tokens([])
+    assert empty.shape == (0, 384) and no_states == []
+
+
+def test_remote_embedders_have_no_token_states(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.dimension = 1536
+    embedder = make_embedder(openai_settings(tmp_path, openai_server))
+    vectors, states = embedder.embed_with_tokens(["alpha beta", "gamma"])
+    assert states is None
+    assert np.allclose(vectors, [hashed_embedding(t, 1536) for t in ["alpha beta", "gamma"]])
+
+
 def test_long_text_is_not_cut_at_128_tokens(minilm: OnnxEmbedder) -> None:
     tokenizer = Tokenizer.from_file(str(minilm.tokenizer_path))
     tokenizer.no_truncation()

@@ -120,3 +120,21 @@ def test_same_results_against_a_chroma_server(
         (h.article.id, h.chunk.position) for h in local_hits
     ]
     remote.close()
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "lexical"])
+def test_retrieve_hands_over_scored_sentences(index: ArticleIndex, mode: str) -> None:
+    """The answerer's evidence: sentences of the first hits; meaning only when embedded."""
+    retriever = HybridRetriever(index, mode)  # type: ignore[arg-type]
+    found = retriever.retrieve("When is the Sallow Street Bridge expected to reopen?")
+    assert found.hits == retriever.search("When is the Sallow Street Bridge expected to reopen?")
+    first = {(h.article.id, h.chunk.position) for h in found.hits[:3]}
+    assert found.sentences
+    assert all((s.hit.article.id, s.hit.chunk.position) in first for s in found.sentences)
+    embedded = [s for s in found.sentences if s.cosine is not None]
+    if mode == "lexical":
+        assert embedded == []
+    else:
+        assert len(embedded) == min(8, len(found.sentences))
+        assert all(s.match is not None for s in embedded)
+        assert any("May 18" in s.text for s in embedded)

@@ -5,8 +5,8 @@ sentence-transformers embedders live in their own modules, imported only when ch
 (langchain-openai and torch are slow to import).
 """
 
-from retrieval.embedders.base import Embedder
+from retrieval.embedders.base import Embedder, TokenStates
 from retrieval.embedders.factory import make_embedder
 from retrieval.embedders.onnx import OnnxEmbedder
 
-__all__ = ["Embedder", "OnnxEmbedder", "make_embedder"]
+__all__ = ["Embedder", "OnnxEmbedder", "TokenStates", "make_embedder"]

@@ -9,12 +9,26 @@ Every embedder returns L2-normalised vectors, so cosine similarity is a dot prod
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from langchain_core.embeddings import Embeddings
 
 FloatMatrix = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStates:
+    """One text's contextual token vectors (unit rows), with their tokens; no special tokens.
+
+    A local transformer computes them anyway before pooling; comparing them token by token
+    (`sentence_rank.soft_coverage`) tells how much of a question a sentence says, synonyms
+    included, which a single pooled vector blurs.
+    """
+
+    tokens: tuple[str, ...]
+    states: FloatMatrix
 
 
 class Embedder(Embeddings):
@@ -41,6 +55,14 @@ class Embedder(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """Embed one search query (same space and model as the documents)."""
         return self.embed_documents([text])[0]
+
+    def embed_with_tokens(self, texts: list[str]) -> tuple[FloatMatrix, list[TokenStates] | None]:
+        """Vectors (one row per text) and, when the model exposes them, token states.
+
+        Remote models return no token states (None); local transformers override this.
+        """
+        vectors = np.array(self.embed_documents(texts), dtype=np.float32)
+        return vectors.reshape(len(texts), -1), None
 
     def close(self) -> None:
         """Release network connections (a local model has none)."""

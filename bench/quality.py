@@ -1,0 +1,272 @@
+"""A fast stand-in for `articlebot eval`: the real retriever and answerer over an in-memory index.
+
+Run: `.venv/bin/python bench/quality.py [--seeds 0 1 2] [--modes hybrid dense lexical]`.
+
+`articlebot eval` re-embeds the corpus into a throwaway Chroma index for every run (~1-2
+minutes on 2 cores). This harness embeds every chunk once (cached in /tmp/articlebot_quality,
+keyed by a hash of the texts), then, per hold-out seed, serves the kept chunks from numpy
+(exact cosine search: Chroma's HNSW is exact at this size) and a fresh bm25s index. The
+hold-out, the question groups and the metrics are `bot.evaluation`'s own functions, so the
+numbers match `articlebot eval --seed N` (checked: docs/retrieval.md).
+
+Other scripts import `Harness` to sweep answerer settings or to collect refusal signals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bot.evaluation import (  # noqa: E402
+    EvalQuestion,
+    Group,
+    ModeMetrics,
+    QuestionResult,
+    first_hit_rank,
+    group_of,
+    hold_out,
+    load_articles,
+    load_questions,
+    summarize,
+)
+from ingest.chunk import Chunker  # noqa: E402
+from retrieval.answer import Answerer, SearchFilters  # noqa: E402
+from retrieval.answer_offline import OfflineAnswerer  # noqa: E402
+from retrieval.embedders import TokenStates  # noqa: E402
+from retrieval.embedders.onnx import OnnxEmbedder  # noqa: E402
+from retrieval.index import embedding_text  # noqa: E402
+from retrieval.lexical import LexicalIndex  # noqa: E402
+from retrieval.retriever import HybridRetriever, Mode  # noqa: E402
+from retrieval.settings import Settings  # noqa: E402
+from retrieval.types import Article, Chunk  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "eval"
+CACHE = Path("/tmp/articlebot_quality")
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
+
+
+class CachedEmbedder:
+    """The default embedder with every vector cached on disk and in memory."""
+
+    def __init__(self) -> None:
+        self.model = OnnxEmbedder.minilm()
+        self.memory: dict[str, np.ndarray] = {}
+
+    def many(self, texts: list[str]) -> np.ndarray:
+        key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:20]
+        path = CACHE / f"vec_{key}.npy"
+        if path.exists():
+            vecs = np.load(path)
+        else:
+            CACHE.mkdir(parents=True, exist_ok=True)
+            vecs = self.model.embed_array(texts)
+            np.save(path, vecs)
+        self.memory.update(zip(texts, vecs, strict=True))
+        return vecs
+
+    def embed_query(self, text: str) -> list[float]:
+        if text not in self.memory:
+            self.memory[text] = self.model.embed_array([text])[0]
+        return [float(x) for x in self.memory[text]]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.memory]
+        if missing:
+            self.memory.update(zip(missing, self.model.embed_array(missing), strict=True))
+        return [[float(x) for x in self.memory[t]] for t in texts]
+
+    def embed_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TokenStates] | None]:
+        return self.model.embed_with_tokens(texts)
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        self.embed_documents(texts)
+        return np.array([self.memory[t] for t in texts], dtype=np.float32)
+
+
+class _Collection:
+    """Exact cosine search with the shape of Chroma's `query()`."""
+
+    def __init__(self, chunks: list[Chunk], vecs: np.ndarray) -> None:
+        self.chunks = chunks
+        self.vecs = vecs
+
+    def count(self) -> int:
+        return len(self.chunks)
+
+    def query(self, query_embeddings: np.ndarray, n_results: int, **_: Any) -> dict[str, Any]:
+        sims = self.vecs @ np.asarray(query_embeddings, dtype=np.float32)[0]
+        top = np.argsort(-sims, kind="stable")[:n_results]
+        metas = [
+            {"article_id": self.chunks[i].article_id, "position": self.chunks[i].position}
+            for i in top
+        ]
+        return {"metadatas": [metas], "distances": [[1.0 - float(sims[i]) for i in top]]}
+
+
+class _Catalog:
+    def __init__(self, articles: dict[str, Article], chunks: list[Chunk]) -> None:
+        self.articles = articles
+        self.spans: dict[str, list[tuple[int, int, int]]] = {}
+        for c in chunks:
+            self.spans.setdefault(c.article_id, []).append((c.position, c.start, c.end))
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Article]:
+        return {i: self.articles[i] for i in ids if i in self.articles}
+
+    def chunks(self, article_id: str) -> list[tuple[int, int, int]]:
+        return self.spans.get(article_id, [])
+
+    def filter_fields(self) -> list[tuple[str, str | None, date | None]]:
+        return [(a.id, a.site, a.published) for a in self.articles.values()]
+
+
+class MemIndex:
+    """What the retriever needs of an `ArticleIndex`, held in memory."""
+
+    def __init__(
+        self,
+        articles: dict[str, Article],
+        chunks: list[Chunk],
+        vecs: np.ndarray,
+        embedder: CachedEmbedder,
+    ) -> None:
+        self.embedder = embedder
+        self.catalog = _Catalog(articles, chunks)
+        self._collection = _Collection(chunks, vecs)
+        keys = [(c.article_id, c.position) for c in chunks]
+        self._lexical = LexicalIndex.build(
+            keys, [embedding_text(articles[c.article_id], c) for c in chunks]
+        )
+
+    def collection(self) -> _Collection:
+        return self._collection
+
+    def lexical(self) -> LexicalIndex:
+        return self._lexical
+
+    def generation(self) -> int:
+        return 0
+
+
+AnswererFactory = Callable[[HybridRetriever], Answerer]
+
+
+@dataclass
+class Split:
+    """One hold-out seed: its index and its questions with their groups."""
+
+    seed: int
+    index: MemIndex
+    questions: list[tuple[EvalQuestion, Group]]
+
+
+class Harness:
+    """The dev set, chunked and embedded once, split by seed on demand."""
+
+    def __init__(self, settings: Settings | None = None, data: Path = DATA) -> None:
+        self.settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
+        self.articles = load_articles(data / "articles.jsonl")
+        self.questions = load_questions(data / "questions.jsonl", {a.id for a in self.articles})
+        chunker = Chunker(self.settings.chunk_size, self.settings.chunk_overlap)
+        self.chunks = [c for a in self.articles for c in chunker.split(a)]
+        by_id = {a.id: a for a in self.articles}
+        self.embedder = CachedEmbedder()
+        texts = [embedding_text(by_id[c.article_id], c) for c in self.chunks]
+        self.vecs = self.embedder.many(texts)
+        self.embedder.many([q.question for q in self.questions])
+        self._splits: dict[int, Split] = {}
+
+    def split(self, seed: int, out_of_corpus: float = 0.2) -> Split:
+        if seed not in self._splits:
+            held = hold_out([a.id for a in self.articles], out_of_corpus, seed)
+            kept = {a.id: a for a in self.articles if a.id not in held}
+            rows = [i for i, c in enumerate(self.chunks) if c.article_id in kept]
+            index = MemIndex(kept, [self.chunks[i] for i in rows], self.vecs[rows], self.embedder)
+            picked = [(q, group_of(q, held)) for q in self.questions]
+            self._splits[seed] = Split(seed, index, picked)
+        return self._splits[seed]
+
+    def run(
+        self,
+        seed: int,
+        mode: Mode,
+        make: AnswererFactory | None = None,
+        retriever: HybridRetriever | None = None,
+        k: int = 10,
+    ) -> list[QuestionResult]:
+        """Every question of the split through retrieval (for recall) and the answerer."""
+        split = self.split(seed)
+        retriever = retriever or HybridRetriever(split.index, mode)  # type: ignore[arg-type]
+        answerer = (make or default_answerer)(retriever)
+        filters = SearchFilters(k=self.settings.top_k)
+        results = []
+        for question, group in split.questions:
+            rank = None
+            if group == "answerable":
+                hits = retriever.search(question.question, SearchFilters(k=k))
+                rank = first_hit_rank(hits, question.article_id, question.answers)
+            started = time.perf_counter()
+            answer = answerer.answer(question.question, filters=filters)
+            ms = (time.perf_counter() - started) * 1000
+            results.append(QuestionResult(question, group, rank, answer, ms))
+        return results
+
+
+def default_answerer(retriever: HybridRetriever) -> Answerer:
+    return OfflineAnswerer(retriever)
+
+
+KEYS = (
+    "recall_at_1",
+    "recall_at_5",
+    "mrr",
+    "answer_containment",
+    "mean_answer_chars",
+    "false_refusal_rate",
+    "refusal_rate_out_of_corpus",
+    "refusal_rate_unanswerable",
+    "citation_precision",
+)
+SHORT = ("R@1", "R@5", "MRR", "contain", "chars", "falseref", "ooc_ref", "unans_ref", "cit_prec")
+
+
+def line(name: str, m: ModeMetrics) -> str:
+    d = m.to_dict()
+    cells = [
+        f"{s}={d[k]:.3f}" if k != "mean_answer_chars" else f"{s}={d[k]:.0f}"
+        for k, s in zip(KEYS, SHORT, strict=True)
+        if d[k] is not None
+    ]
+    return f"{name:<24}" + " ".join(cells)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    ap.add_argument("--json", action="store_true", help="print one JSON object per run")
+    args = ap.parse_args()
+    harness = Harness()
+    for seed in args.seeds:
+        for mode in args.modes:
+            metrics = summarize(harness.run(seed, mode))
+            if args.json:
+                print(json.dumps({"seed": seed, "mode": mode, **metrics.to_dict()}))
+            else:
+                print(line(f"seed {seed} {mode}", metrics))
+
+
+if __name__ == "__main__":
+    main()
