@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.citations import make_citation
@@ -73,7 +74,7 @@ class OfflineAnswerer(Answerer):
         if not candidates or not self.refusal.answers(evidence_of(retrieval)):
             return Answer(REFUSAL, (), False, standalone)
         citations: list[Citation] = []
-        for cand in self._compose(candidates):
+        for cand in _newest_first(self._compose(candidates), filters):
             sentence = cand.sentence
             n = len(citations) + 1
             citation = make_citation(n, sentence.hit.article, sentence.start, sentence.end)
@@ -131,3 +132,10 @@ class OfflineAnswerer(Answerer):
             seen_text.add(sentence)
             length += len(sentence) + 1
         return chosen
+
+
+def _newest_first(chosen: list[_Candidate], filters: SearchFilters | None) -> list[_Candidate]:
+    """For "latest / still / now" questions, lead with the newest report chosen."""
+    if filters is None or not filters.prefer_recent:
+        return chosen
+    return sorted(chosen, key=lambda c: c.sentence.hit.article.published or date.min, reverse=True)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import date
 from urllib.parse import urlsplit
 
+from retrieval.prompts import defang_markers
 from retrieval.types import Answer, Article, Citation
 
 NO_DATE = "no date"
@@ -66,7 +67,7 @@ def attributed(citations: Sequence[Citation]) -> str:
     parts = []
     for run in runs:
         article = run[0].article
-        quotes = " ".join(f"{c.quote} [{c.n}]" for c in run)
+        quotes = " ".join(f"{defang_markers(c.quote)} [{c.n}]" for c in run)
         if several and article.published:
             lead = f"As of {article.published.isoformat()}, {outlet(article)} reported:"
         elif several:

@@ -160,14 +160,17 @@ class HybridRetriever:
         return np.array([1.0 if key[0] in allowed else 0.0 for key in keys], dtype=np.float32)
 
     def _articles(self, ids: Sequence[str]) -> dict[str, Article]:
+        # One local reference: another thread (the bot answers in several) may swap the
+        # cache for a new generation while this one reads it.
         generation = self.index.generation()
-        if generation != self._cache_generation or len(self._cache) > 4096:
-            self._cache = {}
-            self._cache_generation = generation
-        missing = [i for i in dict.fromkeys(ids) if i not in self._cache]
+        cache = self._cache
+        if generation != self._cache_generation or len(cache) > 4096:
+            cache = {}
+            self._cache, self._cache_generation = cache, generation
+        missing = [i for i in dict.fromkeys(ids) if i not in cache]
         if missing:
-            self._cache.update(self.index.catalog.get_many(missing))
-        return {i: self._cache[i] for i in ids if i in self._cache}
+            cache.update(self.index.catalog.get_many(missing))
+        return {i: cache[i] for i in ids if i in cache}
 
     # --- turning keys into hits ----------------------------------------------------------------
     def _hits(

@@ -17,7 +17,7 @@ from datetime import date
 from retrieval.answer import SearchFilters
 from retrieval.citations import make_citation
 from retrieval.datelines import NO_DATE, outlet
-from retrieval.prompts import MARKER, REFUSAL, marker_numbers
+from retrieval.prompts import MARKER, REFUSAL, defang_markers, marker_numbers
 from retrieval.retriever import HybridRetriever
 from retrieval.scoring import QueryTerms, sentence_score
 from retrieval.sentences import sentence_spans
@@ -145,7 +145,7 @@ def compose(topic: str, pairs: Sequence[tuple[Event, Citation]]) -> Answer:
     for event in events:
         when = event.when.isoformat() if event.when else NO_DATE
         name = outlet(by_n[event.citation].article)
-        lines.append(f"{when} · {name}: {event.text} [{event.citation}]")
+        lines.append(f"{when} · {name}: {defang_markers(event.text)} [{event.citation}]")
     return Answer("\n".join(lines), tuple(citations), True, topic, events=tuple(events))
 
 

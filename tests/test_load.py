@@ -32,6 +32,7 @@ from tests.fakes.harness import (
     ReplyWatcher,
     RssSampler,
     bag_embedding,
+    librarian,
     openai_settings,
     percentile,
     running,
@@ -99,9 +100,13 @@ async def test_twenty_chats_while_ingest_writes_the_index(
 ) -> None:
     caplog.set_level(logging.INFO)
     with FakeOpenAIServer(embed=bag_embedding) as fake:
+        # The LLM path: the offline answerer's refusal model is calibrated on MiniLM's
+        # cosines, which the word-bag embedding does not imitate.
+        fake.chat_responder = librarian
         settings = openai_settings(
             tmp_path / "data",
             fake,
+            llm=True,
             chroma_host=chroma_server.host,
             chroma_port=chroma_server.port,
             collection=f"load-{time.monotonic_ns()}",
