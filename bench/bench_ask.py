@@ -7,8 +7,9 @@ BM25 with random unit vectors: search cost depends on how many vectors there are
 what they mean, and embedding 100k real chunks would take most of an hour on 2 cores.
 The sample articles are ingested normally on top, and the questions are about them, so
 every query runs the full path: embed → dense ∥ lexical → fuse → re-score → embed the best
-8 sentences of the first 3 passages → re-rank → compose (each query gets a new retriever, so
-no sentence encoding is reused from an earlier query).
+8 sentences of the first 3 passages → re-rank → compose → the news layer (attribution,
+syndicated copies, conflicting figures), through the answerer `articlebot ask` builds. Each
+query gets a new answerer, so no search or sentence encoding is reused from an earlier one.
 Prints p50/p95 per stage (medians over the queries), and `articlebot ask` wall time.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest import run_ingest
-from retrieval.answer_offline import OfflineAnswerer
+from retrieval.factory import make_answerer
 from retrieval.index import ArticleIndex, chunk_metadata, embedding_text
 from retrieval.retriever import HybridRetriever
 from retrieval.sentence_rank import SentenceEmbeddings
@@ -95,7 +96,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def measure(index: ArticleIndex, queries: int) -> dict[str, tuple[float, float]]:
-    OfflineAnswerer(HybridRetriever(index)).answer("warm up the caches")
+    make_answerer(index.settings, index).answer("warm up the caches")
     stages: dict[str, list[float]] = {
         "embed": [],
         "dense": [],
@@ -107,9 +108,9 @@ def measure(index: ArticleIndex, queries: int) -> dict[str, tuple[float, float]]
     assert collection is not None
     for i in range(queries):
         q = QUESTIONS[i % len(QUESTIONS)]
-        # A new retriever per query: the questions repeat, and its cache of sentence
-        # encodings would otherwise hide the cost of embedding a new question's sentences.
-        answerer = OfflineAnswerer(HybridRetriever(index))
+        # A new answerer per query, built as `articlebot ask` builds it: the questions
+        # repeat, and its memo of searches would otherwise hide their cost.
+        answerer = make_answerer(index.settings, index)
         sentences = [s.text for s in HybridRetriever(index).retrieve(q).sentences[:8]]
         t = time.perf_counter()
         SentenceEmbeddings(index.embedder).encode(sentences)
@@ -162,11 +163,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument(
+        "--keep", type=Path, help="Build the indexes here (one folder per size) and keep them."
+    )
     args = parser.parse_args()
     print(f"{'chunks':>8} {'stage':<13} {'p50 ms':>8} {'p95 ms':>8}")
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(_env_file=None, data_dir=Path(tmp) / "data")  # type: ignore[call-arg]
+            data_dir = args.keep / str(size) if args.keep else Path(tmp) / "data"
+            settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
             index = ArticleIndex(settings)
             run_ingest([str(ROOT / "samples" / "articles")], index, settings)
             started = time.perf_counter()

@@ -153,6 +153,9 @@ class MemIndex:
     def collection(self) -> _Collection:
         return self._collection
 
+    def searchable(self) -> tuple[_Collection, int]:
+        return self._collection, self._collection.count()
+
     def lexical(self) -> LexicalIndex:
         return self._lexical
 

@@ -28,7 +28,6 @@ from retrieval.catalog import Catalog, StoredArticle
 from retrieval.embedders import Embedder, make_embedder
 from retrieval.errors import IndexMissingError, StoreError
 from retrieval.lexical import LexicalIndex
-from retrieval.records import CatalogRecordManager
 from retrieval.settings import Settings
 from retrieval.store import (
     DIMENSION_KEY,
@@ -43,6 +42,8 @@ from retrieval.types import Article, Chunk
 
 if TYPE_CHECKING:  # LangChain's Chroma wrapper is only needed for writing: import it then
     from langchain_chroma import Chroma
+
+    from retrieval.records import CatalogRecordManager
 
 Status = Literal["added", "updated", "unchanged"]
 _GENERATION = "generation"
@@ -136,8 +137,10 @@ class ArticleIndex:
         self.catalog = Catalog(settings.catalog_path)
         self._embedder = embedder
         self._owns_embedder = embedder is None  # made here from settings: closed here
-        self.records = CatalogRecordManager(self.catalog, f"chroma/{settings.collection}")
         self._lexical_cache: tuple[LexicalIndex, int] | None = None
+        # (generation, collection, its vector count): both cost Chroma several ms to look
+        # up at 100k chunks, and neither changes until the generation does.
+        self._search_cache: tuple[int, Collection | None, int] | None = None
         self._lexical_lock = threading.Lock()
 
     # --- connections, opened on first use -----------------------------------------------
@@ -147,6 +150,14 @@ class ArticleIndex:
         if self._embedder is None:
             self._embedder = make_embedder(self.settings)
         return self._embedder
+
+    @cached_property
+    def records(self) -> CatalogRecordManager:
+        """LangChain's record manager (imported on first use: only writing needs it, and
+        LangChain's indexing module costs `ask` half a second to import)."""
+        from retrieval.records import CatalogRecordManager
+
+        return CatalogRecordManager(self.catalog, f"chroma/{self.settings.collection}")
 
     @cached_property
     def client(self) -> ClientAPI:
@@ -175,6 +186,17 @@ class ArticleIndex:
             return None
         embedder = self.embedder
         return open_collection(self.client, self.settings, embedder.model_id, embedder.dimension)
+
+    def searchable(self) -> tuple[Collection | None, int]:
+        """The collection to search and how many vectors it holds, looked up once per
+        generation of the stored chunks."""
+        generation = self.generation()
+        cached = self._search_cache
+        if cached is None or cached[0] != generation:
+            collection = self.collection()
+            size = collection.count() if collection is not None else 0
+            cached = self._search_cache = (generation, collection, size)
+        return cached[1], cached[2]
 
     def close(self) -> None:
         """Release the catalog connection and the embedder this index made."""
@@ -298,6 +320,7 @@ class ArticleIndex:
         drop_collection(self.client, self.settings)
         self.__dict__.pop("vectorstore", None)
         self.records.clear()
+        self._bump_generation()  # readers that looked the dropped collection up: look again
 
     def _bump_generation(self) -> int:
         return self.catalog.increment_meta(_GENERATION)

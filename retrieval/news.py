@@ -29,7 +29,7 @@ from retrieval.condense import condense, date_window
 from retrieval.datelines import attributed, outlet, with_as_of
 from retrieval.index import ArticleIndex
 from retrieval.recency import wants_recent
-from retrieval.retriever import HybridRetriever, Mode, RetrievalConfig
+from retrieval.retriever import HybridRetriever, Mode, Retrieval, RetrievalConfig
 from retrieval.syndication import CopyFinder, merge_syndicated
 from retrieval.timeline import (
     TimelineWriter,
@@ -51,24 +51,33 @@ class NewsRetriever(HybridRetriever):
         self, index: ArticleIndex, mode: Mode = "hybrid", config: RetrievalConfig | None = None
     ) -> None:
         super().__init__(index, mode, config)
-        self._memo: OrderedDict[tuple[str, SearchFilters, int], list[Hit]] = OrderedDict()
+        self._memo: OrderedDict[tuple[str, SearchFilters, int], Retrieval] = OrderedDict()
         self._lock = threading.Lock()
 
-    def search(self, question: str, filters: SearchFilters | None = None) -> list[Hit]:
-        """Up to `filters.k` hits, best first, at most about half of them from one outlet."""
+    def retrieve(self, question: str, filters: SearchFilters | None = None) -> Retrieval:
+        """Up to `filters.k` hits, best first, at most about half of them from one outlet.
+
+        Remembered until the index changes: answering a question searches for it twice
+        (the answer, then the check for conflicting figures), and a search embeds sentences.
+        """
         filters = filters or SearchFilters()
         key = (question, filters, self.index.generation())
         with self._lock:
             if key in self._memo:
                 self._memo.move_to_end(key)
-                return list(self._memo[key])
+                return self._memo[key]
         wider = min(filters.k + SPREAD_EXTRA, max(filters.k, self.config.pool))
-        hits = spread(super().search(question, filters.with_k(wider)), filters.k)
+        found = super().retrieve(question, filters.with_k(wider))
+        found = replace(found, hits=spread(found.hits, filters.k))
         with self._lock:
-            self._memo[key] = hits
+            self._memo[key] = found
             while len(self._memo) > _MEMO:
                 self._memo.popitem(last=False)
-        return list(hits)
+        return found
+
+    def search(self, question: str, filters: SearchFilters | None = None) -> list[Hit]:
+        """The hits of `retrieve`."""
+        return list(self.retrieve(question, filters).hits)
 
     def forget(self) -> None:
         """Drop the remembered searches."""

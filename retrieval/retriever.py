@@ -8,7 +8,8 @@ Each side returns a pool of candidates; their scores are z-normalised per query 
 chunks of one article are collapsed and each article is capped, so several articles can
 be cited. Last, when the question was embedded (hybrid and dense modes), the best few
 sentences of the first passages are embedded too and re-rank them (`sentence_rank`).
-The same code runs against embedded Chroma and a Chroma server.
+The same code runs against embedded Chroma and a Chroma server. For LangChain chains,
+`retrieval.langchain_retriever.ArticlesRetriever` wraps it as a `BaseRetriever`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from datetime import date
 from typing import Any, Literal
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
 
 from retrieval.answer import SearchFilters
 from retrieval.index import ArticleIndex
@@ -122,8 +120,7 @@ class HybridRetriever:
 
     def _dense(self, question: str, filters: SearchFilters, pool: int) -> DenseResult:
         """The question's encoding (None for an empty index) and the nearest chunks."""
-        collection = self.index.collection()
-        size = collection.count() if collection is not None else 0
+        collection, size = self.index.searchable()
         if collection is None or size == 0:
             return None, []
         encoded = self._vectors().encode([question], cache=False)[0]
@@ -274,22 +271,3 @@ def _passes(site: str | None, published: date | None, filters: SearchFilters) ->
     if filters.since and (published is None or published < filters.since):
         return False
     return not (filters.until and (published is None or published > filters.until))
-
-
-class ArticlesRetriever(BaseRetriever):
-    """The hybrid retriever as a LangChain `BaseRetriever`, for use in any LangChain chain.
-
-    Each `Document` holds the chunk text; its metadata has the article's id, title, site,
-    published date, URL, the chunk's offsets and the scores.
-    """
-
-    retriever: HybridRetriever
-    filters: SearchFilters = SearchFilters()
-
-    model_config = {"arbitrary_types_allowed": True}
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        hits = self.retriever.search(query, self.filters)
-        return [Document(page_content=h.chunk.text, metadata=h.to_dict()) for h in hits]

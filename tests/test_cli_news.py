@@ -131,6 +131,24 @@ def test_recency_cue_prefers_the_newest_report(data_dir: Path) -> None:
     assert still["answer"].startswith("As of 2026-04-16, Eastbank Daily reported:")
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the latest on the Hollin Dam?",
+        "Has the Hollin Dam been repaired yet?",
+        "How is the Hollin Dam doing currently?",
+    ],
+)
+def test_a_question_in_words_the_articles_never_use_is_still_answered(
+    data_dir: Path, question: str
+) -> None:
+    # None of the articles writes "what", "latest", "yet" or "currently" (all refused
+    # before): how a question is put must not make it look like one about something else.
+    payload = ask_json(data_dir, question)
+    assert payload["found"] is True, payload
+    assert payload["citations"][0]["article_id"] == EASTBANK  # the newest report
+
+
 def test_timeline_lists_dated_events_in_order(data_dir: Path) -> None:
     payload = ask_json(data_dir, "--timeline", "Hollin Dam")
     events = payload["events"]

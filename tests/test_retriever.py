@@ -12,7 +12,10 @@ from ingest import ingest_articles
 from ingest.sources import load_sources
 from retrieval.answer import SearchFilters
 from retrieval.index import ArticleIndex
-from retrieval.retriever import ArticlesRetriever, HybridRetriever
+from retrieval.langchain_retriever import ArticlesRetriever
+from retrieval.lexical import LexicalIndex, analyze
+from retrieval.retriever import HybridRetriever
+from retrieval.scoring import QueryTerms
 from retrieval.settings import Settings
 from retrieval.types import Article
 from tests.conftest import SAMPLES_DIR
@@ -138,3 +141,43 @@ def test_retrieve_hands_over_scored_sentences(index: ArticleIndex, mode: str) ->
         assert len(embedded) == min(8, len(found.sentences))
         assert all(s.match is not None for s in embedded)
         assert any("May 18" in s.text for s in embedded)
+
+
+def test_query_analysis_matches_the_index_tokenizer() -> None:
+    text = "The Mayor's 2026 budget: ferries, U.S. ports and Eastmere's café—re-opened!"
+    tokenizer = LexicalIndex.build([("a", 0)], [text])._tokenizer
+    expected = tokenizer.tokenize([text], update_vocab=False, return_as="string")[0]
+    assert analyze(text) == expected
+
+
+def test_question_terms_leave_out_words_that_say_nothing_about_the_subject() -> None:
+    lexical = LexicalIndex.build(
+        [("a", 0), ("b", 0)],
+        ["What the council did about the ferry.", "The harbour dredging plan."],
+    )
+    terms = QueryTerms.of("What is the latest on the harbour and the bridge?", lexical)
+    # "what" counts where the corpus uses it, "latest" not; "bridge" is a subject the
+    # corpus never mentions, so it weighs the most.
+    assert set(terms.weights) == {"what", "harbour", "bridg"}
+    assert terms.weights["bridg"] == max(terms.weights.values())
+    unused = QueryTerms.of(
+        "Who did what to the harbour?", LexicalIndex.build([("a", 0)], ["Harbour news."])
+    )
+    assert set(unused.weights) == {"harbour"}
+
+
+def test_searches_see_chunks_added_after_the_first_query(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    index = build(settings)
+    try:
+        retriever = HybridRetriever(index, "dense")
+        assert "Quillon" not in retriever.search("Quillon lighthouse keeper")[0].chunk.text
+        story = Article(
+            id="quillon",
+            title="Quillon lighthouse gets its first keeper in forty years",
+            text="The Quillon lighthouse has a keeper again after forty years of automation.",
+        )
+        ingest_articles([story], index, settings)
+        assert "Quillon" in retriever.search("Quillon lighthouse keeper")[0].chunk.text
+    finally:
+        index.close()
