@@ -128,6 +128,8 @@ class OfflineAnswerer(Answerer):
                 length + len(sentence) + 1 > self.config.max_chars or cand.sentence.coverage < floor
             ):
                 continue
+            if chosen and chosen[0].sentence.offers and not cand.sentence.offers:
+                continue  # the first already answers (a date for "when"): add only another
             chosen.append(cand)
             seen_text.add(sentence)
             length += len(sentence) + 1

@@ -101,6 +101,16 @@ def test_answers_stay_short(answerer: OfflineAnswerer) -> None:
     assert len(text_without_markers) <= 320
 
 
+def test_a_sentence_that_answers_is_not_padded_with_one_that_does_not(
+    answerer: OfflineAnswerer,
+) -> None:
+    # The first sentence holds the date asked for; "Sallow Street traders reacted with
+    # dismay." shares the subject's words but no date, so it is not added.
+    answer = answerer.answer("When is the Sallow Street Bridge now expected to reopen?")
+    assert answer.found and "May 18" in answer.text
+    assert len(answer.citations) == 1, answer.text
+
+
 def test_follow_up_carries_the_subject(answerer: OfflineAnswerer) -> None:
     first = answerer.answer("When is the Sallow Street Bridge now expected to reopen?")
     assert_cited(first, "May 18", "Sallow Street Bridge")
