@@ -53,7 +53,7 @@ class EvalQuestion:
 
 
 # --- loading -------------------------------------------------------------------------------
-def _records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def jsonl_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (label, object) per non-blank line, so every error can name file and line."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -84,7 +84,7 @@ def _field(value: dict[str, Any], name: str, kind: Any, label: str, required: bo
 def load_articles(path: Path) -> list[Article]:
     """Read the eval articles file ({id, title, text, url, site, published} per line)."""
     articles: dict[str, Article] = {}
-    for label, value in _records(path):
+    for label, value in jsonl_records(path):
         article_id = _field(value, "id", str, label, True)
         text = _field(value, "text", str, label, True)
         url = _field(value, "url", str, label, False)
@@ -106,7 +106,7 @@ def load_articles(path: Path) -> list[Article]:
 def load_questions(path: Path, article_ids: set[str]) -> list[EvalQuestion]:
     """Read the eval questions file, checking each refers to a known article."""
     questions = []
-    for label, value in _records(path):
+    for label, value in jsonl_records(path):
         text = _field(value, "question", str, label, True)
         answers = _field(value, "answers", list, label, True)
         article_id = _field(value, "article_id", str, label, False)

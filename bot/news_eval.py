@@ -17,7 +17,6 @@ the follow-up (after the history) is answered, citing only the listed articles.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from bot.evaluation import EvalDataError
+from bot.evaluation import EvalDataError, jsonl_records
 from ingest import run_ingest
 from retrieval.answer import Turn
 from retrieval.embedders import Embedder
@@ -62,26 +61,13 @@ class CheckResult:
 
 def load_checks(path: Path) -> list[NewsCheck]:
     """Read the checks file, one JSON object per line (errors name the line)."""
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalDataError(f"{path}: cannot read it ({exc})") from None
-    checks = []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            checks.append(_check(line, f"{path} line {number}"))
+    checks = [_check(value, label) for label, value in jsonl_records(path)]
     if not checks:
         raise EvalDataError(f"{path}: holds no checks")
     return checks
 
 
-def _check(line: str, label: str) -> NewsCheck:
-    try:
-        value = json.loads(line)
-    except ValueError as exc:
-        raise EvalDataError(f"{label}: invalid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise EvalDataError(f"{label}: expected a JSON object")
+def _check(value: dict[str, Any], label: str) -> NewsCheck:
     kind, question = value.get("kind"), value.get("question")
     if kind not in KINDS:
         raise EvalDataError(f"{label}: 'kind' must be one of {', '.join(KINDS)}")

@@ -6,7 +6,6 @@ the bot sent. Each test starts the bot with long polling and stops it cleanly.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.fakes import http_server as fake_http
 from tests.fakes import openai_server as fake_openai
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.embedder import HashEmbedder
+from tests.fakes.harness import running
 from tests.fakes.http_server import ArticleServer
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
@@ -101,27 +101,6 @@ def bot_settings(tmp_path: Path, server: FakeTelegramServer, **values: Any) -> S
 def make_app(settings: Settings, index: ArticleIndex, **extra: Any) -> BotApplication:
     answerer = make_answerer(settings, index)
     return build_application(settings, Services.create(settings, index, answerer, **extra))
-
-
-@contextlib.asynccontextmanager
-async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
-    """Run the bot as `run_polling` does (initialize, post_init, poll, start), then stop it
-    as `run_polling` does too (stop the updater and the application, shut down, post_shutdown).
-    """
-    assert app.post_init is not None and app.post_shutdown is not None
-    try:
-        async with app:
-            await app.post_init(app)
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            await app.start()
-            try:
-                yield app
-            finally:
-                await app.updater.stop()
-                await app.stop()
-    finally:
-        await app.post_shutdown(app)
 
 
 @pytest.fixture

@@ -159,17 +159,23 @@ def articlebot_command(*args: str) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def running(app: Any) -> AsyncIterator[Any]:
-    """Run the bot as `run_polling` does (initialize, post_init, poll, start), then stop it."""
-    async with app:
-        if app.post_init is not None:
-            await app.post_init(app)
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
+    """Run the bot as `run_polling` does (initialize, post_init, poll, start), then stop it
+    as `run_polling` does too (stop the updater and the application, shut down, post_shutdown).
+    """
+    try:
+        async with app:
+            if app.post_init is not None:
+                await app.post_init(app)
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            await app.start()
+            try:
+                yield app
+            finally:
+                await app.updater.stop()
+                await app.stop()
+    finally:
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
 
 
 def rss_mb() -> float:
