@@ -57,7 +57,10 @@ def find(question: str, hits: Sequence[Hit], lexical: LexicalIndex | None) -> Di
     kind = asked(question)
     if kind is None or len(hits) < 2:
         return None
-    terms = QueryTerms(QueryTerms.of(question, lexical).weights)  # coverage in [0, 1]
+    # Coverage in [0, 1], by the words that say what the question is about: "when" in
+    # "...when the bridge was closed on March 2" must not make that date an answer to
+    # "When does the bridge reopen?".
+    terms = QueryTerms(QueryTerms.of(question, lexical, function_words=False).weights)
     relevant = {
         h.article.id
         for h, r in zip(hits, minmax([h.score for h in hits]), strict=True)

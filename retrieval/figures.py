@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from retrieval.scoring import stems
+from retrieval.scoring import FUNCTION_WORDS, stems
 
 Kind = Literal["count", "amount", "date"]
 
@@ -141,7 +141,7 @@ def pick(kind: Asked, sentence: str, question: str) -> Value | None:
         return None
     if kind.kind == "count":
         return found[0]
-    wanted = set(stems(question))
+    wanted = set(stems(question, FUNCTION_WORDS))
     anchor = next(
         (m.start() for m in _WORD.finditer(sentence) if set(stems(m.group())) & wanted), None
     )

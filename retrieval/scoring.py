@@ -51,10 +51,13 @@ class QueryTerms:
         return sum(self.weights.values())
 
     @classmethod
-    def of(cls, question: str, lexical: LexicalIndex | None = None) -> QueryTerms:
+    def of(
+        cls, question: str, lexical: LexicalIndex | None = None, *, function_words: bool = True
+    ) -> QueryTerms:
         """Weigh the question's stems by IDF (all 1.0 when no index is given), leaving out
-        the function words that the index never uses."""
-        sequence = stems(question)
+        the function words that the index never uses (all of them, without
+        `function_words`: for telling what a sentence is about, not whether one is)."""
+        sequence = stems(question, frozenset() if function_words else FUNCTION_WORDS)
         if lexical is not None:
             content = set(stems(question, FUNCTION_WORDS))
             sequence = [s for s in sequence if s in content or lexical.document_frequency(s) > 0]

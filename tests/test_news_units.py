@@ -6,11 +6,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from retrieval import conflicts
 from retrieval.answer import Turn
 from retrieval.citations import make_citation
 from retrieval.condense import date_window
 from retrieval.datelines import attributed, dateline, outlet, with_as_of
 from retrieval.figures import asked, pick, values
+from retrieval.lexical import LexicalIndex
 from retrieval.news import spread
 from retrieval.recency import wants_recent
 from retrieval.timeline import timeline_question, timeline_topic
@@ -52,6 +54,30 @@ def test_dates_pick_the_one_after_the_question_words() -> None:
     same = [v.key for v in values(kind, "on 4 May 2026 or May 4th")]
     assert len(set(same)) == 1  # "4 May 2026" and "May 4th" are one date
     assert pick(kind, "Nothing relevant happened on May 4.", question) is None
+
+
+def test_a_date_of_another_event_is_no_conflict() -> None:
+    # "when" in "...when the bridge was closed on March 2" names another event; the
+    # Courier's date for reopening is May 4.
+    wire = article(
+        "w", "The bridge is now expected to reopen on May 18.", "Wire", date(2026, 3, 19)
+    )
+    courier = article(
+        "c",
+        "Officers estimated the cost when the bridge was closed on March 2. "
+        "They are aiming to reopen the bridge on May 4.",
+        "Courier",
+        date(2026, 3, 10),
+    )
+    other = article("o", "The ferry runs every hour.", "Post", date(2026, 3, 1))
+    found_articles = ((wire, 2.0), (courier, 1.9), (other, 0.0))
+    hits = [Hit(a, Chunk(a.id, 0, 0, len(a.text), a.text), score) for a, score in found_articles]
+    lexical = LexicalIndex.build(
+        [(a.id, 0) for a, _ in found_articles], [a.text for a, _ in found_articles]
+    )
+    found = conflicts.find("When does the bridge reopen?", hits, lexical)
+    assert found is not None
+    assert [group[0].value for group in found.groups] == ["May 18", "May 4"]
 
 
 def test_amounts_and_unasked_questions() -> None:
