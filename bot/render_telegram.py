@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.render_text import also_ran_line, render_answer
+from bot.render_text import also_ran_line, earlier_citation, render_answer
 from retrieval.datelines import outlet, published_label
 from retrieval.types import Answer, Citation
 
@@ -104,8 +104,13 @@ def answer_blocks(answer: Answer) -> list[Block]:
     if answer.found and answer.citations:
         blocks.append(Block("Sources:", "<b>", "</b>"))
         for c in answer.citations:
-            blocks.append(Block(sendable(source_line(c)), escape=False, whole=True))
-            if c.also_ran:
+            first = earlier_citation(answer, c)
+            if first is not None:
+                line = f"[{c.n}] <i>the same article as [{first}]</i>"
+                blocks.append(Block(line, escape=False, whole=True))
+            else:
+                blocks.append(Block(sendable(source_line(c)), escape=False, whole=True))
+            if c.also_ran and first is None:
                 blocks.append(Block(sendable(also_ran_line(c.also_ran)), "<i>", "</i>", glue="\n"))
             quote = sendable(c.quote).strip() or "…"
             blocks.append(Block(quote, "<blockquote expandable>", "</blockquote>", glue="\n"))

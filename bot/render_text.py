@@ -24,12 +24,28 @@ def also_ran_line(copies: tuple[Appearance, ...]) -> str:
     return "also ran: " + "; ".join(shown)
 
 
+def earlier_citation(answer: Answer, c: Citation) -> int | None:
+    """The number of an earlier citation of the same article (its second quote is shown
+    under a short line, not under the whole title, site, date and URL again)."""
+    for other in answer.citations:
+        if other.n == c.n:
+            return None
+        if other.article.id == c.article.id:
+            return other.n
+    return None
+
+
 def render_sources(answer: Answer) -> str:
     """The numbered sources with their quotes, or a note that there are none."""
     if not answer.citations:
         return "No sources: the articles don't answer this."
     lines = ["Sources:"]
     for c in answer.citations:
+        first = earlier_citation(answer, c)
+        if first is not None:
+            lines.append(f"[{c.n}] the same article as [{first}]")
+            lines.append(f'    "{c.quote}"')
+            continue
         lines.append(source_line(c))
         if c.article.url:
             lines.append(f"    {c.article.url}")

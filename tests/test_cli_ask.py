@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import main
+from bot.render_text import render_sources
 from retrieval.prompts import REFUSAL
+from retrieval.types import Answer, Article, Citation
 from tests.conftest import SAMPLES_DIR
 
 
@@ -110,3 +112,24 @@ def test_chat_follow_up_sources_and_reset(data_dir: Path) -> None:
     assert "Conversation forgotten." in out
     assert "Nothing asked yet." in out
     assert "Unknown command /bogus" in out
+
+
+def test_a_second_quote_of_one_article_gets_a_short_source_line() -> None:
+    story = Article(
+        id="s", title="Bridge shut", text="It shut. Traders worried.", url="https://n.example/s"
+    )
+    other = Article(id="o", title="Ferry", text="Ferries run.", site="Post")
+    answer = Answer(
+        "It shut. [1] Traders worried. [2] Ferries run. [3]",
+        (
+            Citation(1, story, "It shut.", 0, 8),
+            Citation(2, story, "Traders worried.", 9, 25),
+            Citation(3, other, "Ferries run.", 0, 12),
+        ),
+        True,
+        "q",
+    )
+    lines = render_sources(answer).splitlines()
+    assert lines[4:6] == ["[2] the same article as [1]", '    "Traders worried."']
+    assert lines[6].startswith("[3] Ferry — Post")
+    assert render_sources(answer).count("https://n.example/s") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from html.parser import HTMLParser
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from bot.render_telegram import LIMIT, render_html, render_plain, split_plain, utf16_len
 from retrieval.types import Answer, Article, Citation
 
-ALLOWED_TAGS = {"a", "b", "blockquote"}
+ALLOWED_TAGS = {"a", "b", "i", "blockquote"}
 HOSTILE = st.sampled_from(["<script>alert(1)</script>", "&", "&amp;", "<b>", "</a>", "<", ">", '"'])
 TEXT = st.lists(
     st.one_of(st.text(min_size=0, max_size=40), HOSTILE, st.just("\n\n"), st.just(" ")),
@@ -118,6 +119,15 @@ def test_link_title_site_and_date() -> None:
         in message
     )
     assert message.endswith("\n<blockquote expandable>It reopens in May.</blockquote>")
+
+
+def test_a_second_quote_of_one_article_does_not_repeat_its_source_line() -> None:
+    one = make_answer("A [1]. B [2].", ["Bridge", "Bridge"], ["A.", "B."], "https://n.example/b")
+    same = replace(one.citations[1], article=one.citations[0].article)
+    [message] = render_html(replace(one, citations=(one.citations[0], same)))
+    assert message.count("https://n.example/b") == 1
+    assert "[2] <i>the same article as [1]</i>\n<blockquote expandable>B.</blockquote>" in message
+    check_message(message)
 
 
 def test_long_answer_splits_on_paragraphs() -> None:

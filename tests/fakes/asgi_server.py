@@ -44,6 +44,11 @@ class ThreadedServer:
             ws="none",
             http="h11",
             timeout_graceful_shutdown=2,
+            # Real front ends (nginx: 75 s) keep idle connections open longer than httpx's
+            # clients do (5 s), so the client always closes first. Uvicorn's own 5 s
+            # would race httpx's 5 s: a request sent on a connection the server is just
+            # closing fails with ReadError (seen in test_load under a busy CPU).
+            timeout_keep_alive=75,
         )
         self._socket, self._server = sock, uvicorn.Server(config)
         self._thread = threading.Thread(
