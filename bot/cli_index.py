@@ -16,6 +16,7 @@ from bot.cli import AppContext, handle_errors
 from bot.progress import TerminalProgress
 from ingest import IngestReport, run_ingest
 from retrieval import ArticleIndex, IndexStats
+from retrieval.datelines import published_label
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -120,7 +121,7 @@ def list_articles(app: AppContext, as_json: bool) -> None:
     for s in stored:
         a = s.article
         table.add_row(
-            a.published.isoformat() if a.published else "no date",
+            published_label(a),
             escape(a.site or ""),
             escape(a.title) + ("" if s.indexed else " [yellow](pending)[/]"),
             str(s.chunk_count),

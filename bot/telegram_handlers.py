@@ -12,6 +12,7 @@ from bot.render_telegram import escape_within, is_web_url, sendable
 from bot.telegram_reply import NO_PREVIEW, answer_question
 from bot.telegram_services import forget, services_of
 from retrieval.catalog import StoredArticle
+from retrieval.datelines import published_label
 
 PAGE_SIZE = 5
 START = (
@@ -149,8 +150,7 @@ def sources_page_view(
         if a.url and is_web_url(a.url, 300):
             title = f'<a href="{html.escape(sendable(a.url), quote=True)}">{title}</a>'
         site = f" — {escape_within(' '.join(a.site.split()), 100)}" if a.site else ""
-        published = a.published.isoformat() if a.published else "no date"
-        lines.append(f"{number + 1}. {title}{site}, {published}")
+        lines.append(f"{number + 1}. {title}{site}, {published_label(a)}")
     buttons = []
     if page > 0:
         buttons.append(InlineKeyboardButton("‹ Previous", callback_data=f"sources:{page - 1}"))

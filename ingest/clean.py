@@ -25,12 +25,22 @@ _NEWLINE_RE = re.compile("|".join(map(re.escape, _NEWLINES)))
 # U+2066-U+2069): invisible, they only break search and quoting, and an override in a
 # quote would reverse how the rest of a reply is displayed. RTL text needs none of them
 # (the right-to-left mark U+200F stays).
-_DROP_RE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]"
-)
+INVISIBLE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069"
+_DROP_RE = re.compile(f"[{INVISIBLE}]")
 # Lone surrogates (from JSON "\\ud800" escapes or undecodable file names) cannot be stored
 # as UTF-8 at all: they become the replacement character, as undecodable bytes do.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """`text` storable as UTF-8: lone surrogates become U+FFFD.
+
+    (Python hands over file names that are not UTF-8 with lone surrogates, and JSON may
+    escape them; no UTF-8 output, SQLite included, accepts them.)
+    """
+    return _SURROGATE_RE.sub("\ufffd", text)
+
+
 # Spaces, tabs and every other Unicode space separator (category Zs): no-break, em, thin...
 _SPACE_RUN_RE = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
@@ -45,7 +55,7 @@ def clean_text(text: str) -> str:
     paragraphs; no blank lines around; NFC.
     """
     text = _NEWLINE_RE.sub(lambda m: _NEWLINES[m.group(0)], text)
-    text = _DROP_RE.sub("", _SURROGATE_RE.sub("\ufffd", text))
+    text = _DROP_RE.sub("", replace_surrogates(text))
     lines = (_SPACE_RUN_RE.sub(" ", line).strip(" ") for line in text.split("\n"))
     text = _BLANK_RUN_RE.sub("\n\n", "\n".join(lines)).strip("\n")
     # Last, so that the removals above cannot leave a string that is no longer composed.

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from ingest.clean import clean_inline, clean_text
+from ingest.clean import INVISIBLE, clean_inline, clean_text
 from retrieval.errors import SourceError
 from retrieval.types import Article
 
@@ -50,10 +50,7 @@ _ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:$|[T ])")
 _TITLE_MAX = 150
 # Invisible or unstorable characters a URL may carry in from a feed or a JSON record:
 # controls (a terminal escape in `articlebot list`), zero-width, bidi controls, surrogates.
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_URL_JUNK = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_URL_JUNK = re.compile(f"[{INVISIBLE}\t\n\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,15 +186,6 @@ def title_from_text(text: str) -> str:
         return line[: match.end()]
     cut = line[:_TITLE_MAX].rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:") + "…"
-
-
-def displayable(path: str) -> str:
-    """A file name as it can be shown and stored: undecodable bytes become U+FFFD.
-
-    (Python hands names that are not UTF-8 over with lone surrogates, which no UTF-8
-    output, SQLite included, accepts.)
-    """
-    return _SURROGATES.sub("\ufffd", path)
 
 
 def human_size(n_bytes: int) -> str:

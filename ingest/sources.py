@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from ingest.clean import replace_surrogates
 from ingest.feeds import parse_feed
 from ingest.fetch import Fetcher
 from ingest.formats import (
@@ -22,7 +23,6 @@ from ingest.formats import (
     SUPPORTED,
     Origin,
     decode_text,
-    displayable,
     finish_article,
     human_size,
 )
@@ -153,7 +153,7 @@ def _load_directory(
         wanted = f"files matching '{pattern}'" if pattern else "files"
         raise SourceError(source, f"no supported {wanted} in this directory ({SUPPORTED})")
     for path in files:
-        name = displayable(str(path))
+        name = replace_surrogates(str(path))
         yield from _guarded(name, _load_file(path, name, settings, fetcher))
 
 
@@ -174,7 +174,7 @@ def _find_files(directory: Path, pattern: str | None) -> Iterator[Path]:
 
 
 def _load_file(path: Path, source: str, settings: Settings, fetcher: Fetcher) -> Iterator[Loaded]:
-    source = displayable(source)
+    source = replace_surrogates(source)
     extension = path.suffix.lower()
     kind = FORMATS.get(extension)
     if kind is None:
@@ -185,7 +185,7 @@ def _load_file(path: Path, source: str, settings: Settings, fetcher: Fetcher) ->
         raise SourceError(source, "empty file")
     resolved = path.resolve()
     origin = Origin(
-        source=source, stored_source=displayable(str(resolved)), file_uri=resolved.as_uri()
+        source=source, stored_source=replace_surrogates(str(resolved)), file_uri=resolved.as_uri()
     )
     if kind == "feed":
         yield from parse_feed(data, origin, fetcher)

@@ -75,4 +75,6 @@ class Answerer(ABC):
         The news layer (`retrieval/news.py`) builds real timelines; an answerer without it
         just answers "What happened with <topic>?".
         """
-        return self.answer(f"What happened with {topic.strip().rstrip('?')}?", history, filters)
+        from retrieval.timeline import timeline_question  # it imports this module
+
+        return self.answer(timeline_question(topic), history, filters)

@@ -36,6 +36,7 @@ from retrieval.timeline import (
     events_from_lines,
     extractive,
     reports,
+    timeline_question,
     timeline_topic,
 )
 from retrieval.types import Answer, Hit
@@ -178,7 +179,7 @@ class NewsAnswerer(Answerer):
 
     def _in_context(self, topic: str, history: Sequence[Turn]) -> str:
         """The topic, with the subject of the conversation when it says "it" or "that"."""
-        question = f"What happened with {topic}?"
+        question = timeline_question(topic)
         extra = condense(question, history)[len(question) :].strip()
         return f"{topic} {extra}".strip() if extra else topic
 

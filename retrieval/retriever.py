@@ -24,7 +24,16 @@ import numpy as np
 from retrieval.answer import SearchFilters
 from retrieval.index import ArticleIndex
 from retrieval.lexical import ChunkKey
-from retrieval.scoring import QueryTerms, fuse, minmax, recency_boost, sentence_score
+from retrieval.scoring import (
+    NEAR_DUPLICATE,
+    QueryTerms,
+    containment,
+    fuse,
+    minmax,
+    recency_boost,
+    sentence_score,
+    shingles,
+)
 from retrieval.sentence_rank import (
     Encoded,
     Sentence,
@@ -217,34 +226,22 @@ def _with_score(hit: Hit, score: float) -> Hit:
 def _diversify(hits: list[Hit], k: int, per_article: int) -> list[Hit]:
     """Collapse overlapping and near-duplicate chunks; cap chunks per article."""
     chosen: list[Hit] = []
-    shingles: list[set[str]] = []
+    seen: list[set[str]] = []
     per: dict[str, int] = {}
     for hit in hits:
         if per.get(hit.article.id, 0) >= per_article:
             continue
         if any(_overlaps(hit.chunk, c.chunk) for c in chosen if c.article.id == hit.article.id):
             continue
-        own = _shingles(hit.chunk.text)
-        if any(_containment(own, other) >= NEAR_DUPLICATE for other in shingles):
+        own = shingles(hit.chunk.text)
+        if any(containment(own, other) >= NEAR_DUPLICATE for other in seen):
             continue  # the same passage syndicated under another URL
         chosen.append(hit)
-        shingles.append(own)
+        seen.append(own)
         per[hit.article.id] = per.get(hit.article.id, 0) + 1
         if len(chosen) == k:
             break
     return chosen
-
-
-NEAR_DUPLICATE = 0.6  # share of the smaller chunk's word 3-grams found in the other
-
-
-def _shingles(text: str) -> set[str]:
-    words = text.lower().split()
-    return {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
-
-
-def _containment(a: set[str], b: set[str]) -> float:
-    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
 def _overlaps(a: Chunk, b: Chunk) -> bool:

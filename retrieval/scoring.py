@@ -13,11 +13,14 @@ from retrieval.types import Article
 
 __all__ = [
     "FUNCTION_WORDS",
+    "NEAR_DUPLICATE",
     "QueryTerms",
+    "containment",
     "fuse",
     "minmax",
     "recency_boost",
     "sentence_score",
+    "shingles",
     "stems",
 ]
 
@@ -132,3 +135,17 @@ def recency_boost(article: Article, newest: date, half_life_days: float = 14) ->
         return 0.0
     age = max((newest - article.published).days, 0)
     return float(0.5 ** (age / half_life_days))
+
+
+NEAR_DUPLICATE = 0.6  # share of the smaller text's word 3-grams found in the other
+
+
+def shingles(text: str) -> set[str]:
+    """The text's word 3-grams, lower-cased: what near-duplicate checks compare."""
+    words = text.lower().split()
+    return {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
+
+
+def containment(a: set[str], b: set[str]) -> float:
+    """Share of the smaller set found in the other."""
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0

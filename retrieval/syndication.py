@@ -16,21 +16,10 @@ from datetime import date
 from retrieval.citations import make_citation
 from retrieval.index import ArticleIndex
 from retrieval.prompts import renumber_markers
+from retrieval.scoring import NEAR_DUPLICATE, containment, shingles
 from retrieval.types import Answer, Appearance, Article, Citation
 
-NEAR_COPY = 0.6  # share of the shorter article's word 3-grams found in the other
 _PROBE = 10  # passages the quote's BM25 search looks at for copies
-
-
-def shingles(text: str) -> set[str]:
-    """The text's word 3-grams, lower-cased."""
-    words = text.lower().split()
-    return {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
-
-
-def containment(a: set[str], b: set[str]) -> float:
-    """Share of the smaller set found in the other."""
-    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
 def quote_core(citation: Citation) -> str:
@@ -59,7 +48,7 @@ class CopyFinder:
             return []
         others = self.index.catalog.get_many(list(dict.fromkeys(ids)))
         own = self._of(article)
-        return [o for o in others.values() if containment(own, self._of(o)) >= NEAR_COPY]
+        return [o for o in others.values() if containment(own, self._of(o)) >= NEAR_DUPLICATE]
 
     def _of(self, article: Article) -> set[str]:
         if article.id not in self._shingles:
