@@ -169,12 +169,14 @@ class ArticleIndex:
         """LangChain's Chroma store over our collection (checked against the embedder)."""
         from langchain_chroma import Chroma
 
+        from retrieval.embedders.base import as_langchain
+
         embedder = self.embedder
         open_collection(self.client, self.settings, embedder.model_id, embedder.dimension)
         return Chroma(
             client=self.client,
             collection_name=self.settings.collection,
-            embedding_function=embedder,
+            embedding_function=as_langchain(embedder),
             create_collection_if_not_exists=False,
         )
 

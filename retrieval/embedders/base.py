@@ -1,19 +1,26 @@
 """What every embedder offers the rest of articlebot.
 
-An `Embedder` is a LangChain `Embeddings` (so it plugs into `langchain-chroma` as is) that
-also names itself: `model_id` is recorded in the Chroma collection and `dimension` is
-checked against it, so vectors of two different models never get mixed in one index.
+An `Embedder` names itself: `model_id` is recorded in the Chroma collection and `dimension`
+is checked against it, so vectors of two different models never get mixed in one index.
 Every embedder returns L2-normalised vectors, so cosine similarity is a dot product.
+
+It has LangChain's `Embeddings` methods but does not inherit the class: importing
+`langchain_core.embeddings` pulls in runnables, callbacks and pydantic v1 (~0.2 s of every
+`articlebot ask`). Where LangChain needs one (langchain-chroma at ingest, the LangChain
+retriever), `as_langchain(embedder)` wraps it.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -31,7 +38,7 @@ class TokenStates:
     states: FloatMatrix
 
 
-class Embedder(Embeddings):
+class Embedder(ABC):
     """An embedding model that knows its own id and vector size.
 
     `model_id` and `dimension` are read-only properties so that a subclass may work
@@ -64,7 +71,7 @@ class Embedder(Embeddings):
         vectors = np.array(self.embed_documents(texts), dtype=np.float32)
         return vectors.reshape(len(texts), -1), None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: most embedders hold nothing
         """Release network connections (a local model has none)."""
 
     def __repr__(self) -> str:
@@ -76,3 +83,20 @@ def l2_normalise(vectors: FloatMatrix) -> FloatMatrix:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     normalised: FloatMatrix = (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
     return normalised
+
+
+def as_langchain(embedder: Embedder) -> Embeddings:
+    """The embedder as a LangChain `Embeddings` (same vectors, same calls)."""
+    from langchain_core.embeddings import Embeddings
+
+    class LangChainEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_documents(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed_query(text)
+
+        def __repr__(self) -> str:
+            return f"LangChainEmbeddings({embedder!r})"
+
+    return LangChainEmbeddings()
