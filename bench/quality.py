@@ -118,15 +118,15 @@ class _Collection:
 class _Catalog:
     def __init__(self, articles: dict[str, Article], chunks: list[Chunk]) -> None:
         self.articles = articles
-        self.spans: dict[str, list[tuple[int, int, int]]] = {}
+        self.offsets: dict[str, dict[int, tuple[int, int]]] = {}
         for c in chunks:
-            self.spans.setdefault(c.article_id, []).append((c.position, c.start, c.end))
+            self.offsets.setdefault(c.article_id, {})[c.position] = (c.start, c.end)
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Article]:
         return {i: self.articles[i] for i in ids if i in self.articles}
 
-    def chunks(self, article_id: str) -> list[tuple[int, int, int]]:
-        return self.spans.get(article_id, [])
+    def spans(self, article_ids: Sequence[str]) -> dict[str, dict[int, tuple[int, int]]]:
+        return {i: self.offsets[i] for i in article_ids if i in self.offsets}
 
     def filter_fields(self) -> list[tuple[str, str | None, date | None]]:
         return [(a.id, a.site, a.published) for a in self.articles.values()]

@@ -200,6 +200,23 @@ class Catalog:
         )
         return [(int(p), int(s), int(e)) for p, s, e in rows]  # type: ignore[call-overload]
 
+    def spans(self, article_ids: Sequence[str]) -> dict[str, dict[int, tuple[int, int]]]:
+        """Return {article id: {position: (start, end)}} for many articles in one query
+        per 500 (a search turns ~50 chunk keys into passages)."""
+        found: dict[str, dict[int, tuple[int, int]]] = {}
+        unique = list(dict.fromkeys(article_ids))
+        for first in range(0, len(unique), 500):
+            part = unique[first : first + 500]
+            rows = self.query(
+                'SELECT article_id, position, start, "end" FROM chunks'
+                f" WHERE article_id IN ({','.join('?' * len(part))})",
+                part,
+            )
+            for article_id, position, start, end in rows:
+                spans = found.setdefault(str(article_id), {})
+                spans[int(position)] = (int(start), int(end))  # type: ignore[call-overload]
+        return found
+
     def counts(self) -> tuple[int, int, int]:
         """Return (articles, indexed articles, chunks of indexed articles)."""
         (row,) = self.query(

@@ -186,15 +186,13 @@ class HybridRetriever:
         lexical: dict[ChunkKey, float],
     ) -> list[Hit]:
         articles = self._articles([key[0] for key, _ in fused])
-        offsets: dict[str, dict[int, tuple[int, int]]] = {}
+        offsets = self.index.catalog.spans(list(articles))
         hits = []
         for key, score in fused:
             article = articles.get(key[0])
             if article is None:
                 continue
-            if key[0] not in offsets:
-                offsets[key[0]] = {p: (s, e) for p, s, e in self.index.catalog.chunks(key[0])}
-            span = offsets[key[0]].get(key[1])
+            span = offsets.get(key[0], {}).get(key[1])
             if span is None:
                 continue
             chunk = Chunk(article.id, key[1], span[0], span[1], article.text[span[0] : span[1]])

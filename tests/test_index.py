@@ -59,6 +59,19 @@ def test_new_articles_are_added_with_every_chunk(index: ArticleIndex) -> None:
     assert len(vector_ids(index, a.id)) == len(CHUNKER.split(a))
 
 
+def test_chunk_spans_of_many_articles_in_one_call(index: ArticleIndex) -> None:
+    a, b = make_article(1), make_article(2)
+    index.upsert(items(a, b))
+    spans = index.catalog.spans([a.id, "https://news.example/missing", b.id, a.id])
+    assert set(spans) == {a.id, b.id}
+    for article in (a, b):
+        expected = {c.position: (c.start, c.end) for c in CHUNKER.split(article)}
+        assert spans[article.id] == expected
+        assert [(p, *spans[article.id][p]) for p in sorted(expected)] == index.catalog.chunks(
+            article.id
+        )
+
+
 def test_same_article_again_is_unchanged_and_embeds_nothing(index: ArticleIndex) -> None:
     a = make_article(1)
     index.upsert(items(a))
