@@ -6,8 +6,8 @@ Every embedder returns L2-normalised vectors, so cosine similarity is a dot prod
 
 It has LangChain's `Embeddings` methods but does not inherit the class: importing
 `langchain_core.embeddings` pulls in runnables, callbacks and pydantic v1 (~0.2 s of every
-`articlebot ask`). Where LangChain needs one (langchain-chroma at ingest, the LangChain
-retriever), `as_langchain(embedder)` wraps it.
+`articlebot ask`). Where LangChain needs one (langchain-chroma's vector store, which
+ingest writes through), `as_langchain(embedder)` wraps it.
 """
 
 from __future__ import annotations
