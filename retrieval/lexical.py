@@ -93,8 +93,9 @@ class LexicalIndex:
         if not tokens:
             return []
         k = min(k, len(self.keys))
+        # n_threads=0 scores in this thread; any other value starts a thread pool per call.
         docs, scores = self._retriever.retrieve(
-            [tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask
+            [tokens], k=k, show_progress=False, n_threads=0, weight_mask=mask
         )
         return [
             (self.keys[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
