@@ -110,8 +110,9 @@ def answer_blocks(answer: Answer) -> list[Block]:
                 blocks.append(Block(line, escape=False, whole=True))
             else:
                 blocks.append(Block(sendable(source_line(c)), escape=False, whole=True))
-            if c.also_ran and first is None:
-                blocks.append(Block(sendable(also_ran_line(c.also_ran)), "<i>", "</i>", glue="\n"))
+                if c.also_ran:
+                    also = sendable(also_ran_line(c.also_ran))
+                    blocks.append(Block(also, "<i>", "</i>", glue="\n"))
             quote = sendable(c.quote).strip() or "…"
             blocks.append(Block(quote, "<blockquote expandable>", "</blockquote>", glue="\n"))
     return blocks

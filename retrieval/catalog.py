@@ -194,11 +194,8 @@ class Catalog:
 
     def chunks(self, article_id: str) -> list[tuple[int, int, int]]:
         """Return (position, start, end) of an article's chunks, in order."""
-        rows = self.query(
-            'SELECT position, start, "end" FROM chunks WHERE article_id = ? ORDER BY position',
-            (article_id,),
-        )
-        return [(int(p), int(s), int(e)) for p, s, e in rows]  # type: ignore[call-overload]
+        spans = self.spans([article_id]).get(article_id, {})
+        return [(position, *spans[position]) for position in sorted(spans)]
 
     def spans(self, article_ids: Sequence[str]) -> dict[str, dict[int, tuple[int, int]]]:
         """Return {article id: {position: (start, end)}} for many articles in one query

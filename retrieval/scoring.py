@@ -60,10 +60,11 @@ class QueryTerms:
         """Weigh the question's stems by IDF (all 1.0 when no index is given), leaving out
         the function words that the index never uses (all of them, without
         `function_words`: for telling what a sentence is about, not whether one is)."""
-        sequence = stems(question, frozenset() if function_words else FUNCTION_WORDS)
-        if lexical is not None:
-            content = set(stems(question, FUNCTION_WORDS))
-            sequence = [s for s in sequence if s in content or lexical.document_frequency(s) > 0]
+        content = stems(question, FUNCTION_WORDS)
+        sequence = stems(question) if function_words else content
+        if lexical is not None and function_words:
+            kept = set(content)
+            sequence = [s for s in sequence if s in kept or lexical.document_frequency(s) > 0]
         unique = dict.fromkeys(sequence)
         bigrams = frozenset(zip(sequence, sequence[1:], strict=False))
         if lexical is None:
