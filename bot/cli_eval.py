@@ -18,7 +18,7 @@ from bot.evaluation import (
     EvalOptions,
     EvalReport,
     ModeMetrics,
-    load_articles,
+    load_any_articles,
     load_questions,
     run_eval,
 )
@@ -54,7 +54,8 @@ _LEGEND = (
     "articles_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="JSON Lines of {id, title, text, url, site, published} (--news: any file or directory).",
+    help="JSON Lines of {id, title, text, url, site, published}, or any file or directory"
+    " that `ingest` reads.",
 )
 @click.option(
     "--questions",
@@ -112,8 +113,10 @@ def eval_command(
 ) -> None:
     """Score retrieval, answers and refusals on a labelled question set, per retriever mode.
 
-    The articles go into a throwaway index (your own index is not touched), except a
-    seeded share held out so that questions about them test refusal. Metrics: recall@1/5/10
+    The articles (a JSON Lines file as in the dev set, or any file or directory `ingest`
+    reads, whose article ids are then ingest's) go into a throwaway index (your own index
+    is not touched), except a seeded share held out so that questions about them test
+    refusal (--out-of-corpus 0 keeps them all). Metrics: recall@1/5/10
     and MRR (a hit is a passage of the gold article holding a gold answer), answer
     containment, citation precision, refusal rates, latency and answer length.
 
@@ -123,17 +126,17 @@ def eval_command(
     mode's) are also repeated at top level, so `jq .recall_at_1` always works. "corpus"
     describes the run. A metric with no question of its kind is null.
 
-    With --news the articles may be any file or directory `ingest` reads, and each line of
-    --questions is a check of one news behaviour ({id, kind, question, articles, values,
-    history}; kinds: timeline, conflict, syndication, recency, frame). It prints the rate
-    of each kind; --json gives {"mode": "news", "news": {KIND: {passed, total, rate}},
-    "checks": [...]}. The retriever options don't apply.
+    With --news each line of --questions is a check of one news behaviour ({id, kind,
+    question, articles, values, history}; kinds: timeline, conflict, syndication, recency,
+    frame). It prints the rate of each kind; --json gives {"mode": "news", "news": {KIND:
+    {passed, total, rate}}, "checks": [...]}. The retriever options don't apply.
 
     \b
     Example usage:
         articlebot eval --articles eval/articles.jsonl --questions eval/questions.jsonl
         articlebot eval --articles a.jsonl --questions q.jsonl --retriever hybrid --json
         articlebot eval --articles a.jsonl --questions q.jsonl --limit 100 --seed 1
+        articlebot eval --articles samples/articles/ --questions samples/questions.jsonl
         articlebot eval --news --articles samples/articles/ --questions samples/news-checks.jsonl
     """
     if news:
@@ -144,7 +147,7 @@ def eval_command(
         else:
             _print_news(news_report)
         return
-    articles = load_articles(articles_path)
+    articles = load_any_articles(articles_path, app.settings)
     questions = load_questions(questions_path, {a.id for a in articles})
     modes = tuple(m for m in MODES if m in retrievers or "all" in retrievers) or MODES
     options = EvalOptions(modes, out_of_corpus, seed, limit, k)

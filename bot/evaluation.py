@@ -20,10 +20,11 @@ from typing import Any, Literal
 
 from ingest.formats import parse_date, site_from_url
 from ingest.pipeline import Progress, ingest_articles
+from ingest.sources import load_sources
 from retrieval.answer import SearchFilters
 from retrieval.citations import is_verbatim
 from retrieval.embedders import Embedder
-from retrieval.errors import ArticlebotError
+from retrieval.errors import ArticlebotError, SourceError
 from retrieval.factory import make_answerer
 from retrieval.index import ArticleIndex
 from retrieval.retriever import HybridRetriever, Mode
@@ -98,6 +99,23 @@ def load_articles(path: Path) -> list[Article]:
         articles[article_id] = Article(
             article_id, title, text, url, site, published=parse_date(published)
         )
+    if not articles:
+        raise EvalDataError(f"{path}: holds no articles")
+    return list(articles.values())
+
+
+def load_any_articles(path: Path, settings: Settings) -> list[Article]:
+    """The eval's JSON Lines file, or any file or directory `ingest` reads (the samples,
+    say): article ids are then the ones ingest gives (see samples/README.md)."""
+    if path.is_file() and path.suffix.lower() == ".jsonl":
+        return load_articles(path)
+    if not path.exists():
+        raise EvalDataError(f"{path}: no such file or directory")
+    articles: dict[str, Article] = {}
+    for item in load_sources([str(path)], settings):
+        if isinstance(item, SourceError):
+            raise EvalDataError(str(item))
+        articles.setdefault(item.id, item)
     if not articles:
         raise EvalDataError(f"{path}: holds no articles")
     return list(articles.values())

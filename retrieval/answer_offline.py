@@ -22,7 +22,7 @@ from retrieval.prompts import REFUSAL, defang_markers
 from retrieval.refusal import RefusalModel, evidence_of
 from retrieval.retriever import HybridRetriever, Retrieval
 from retrieval.scoring import minmax
-from retrieval.sentence_rank import Sentence
+from retrieval.sentence_rank import UNIT_BONUS, Sentence
 from retrieval.types import Answer, Citation
 
 
@@ -32,6 +32,7 @@ class OfflineConfig:
 
     rank_weight: float = 0.5  # weight of the passage's min-max score in a sentence's score
     type_bonus: float = 0.15  # for a sentence with a new item of the asked-for kind
+    unit_bonus: float = UNIT_BONUS  # for a number followed by what "how many X" counts
     match_weight: float = 6.0  # weight of the sentence's soft coverage of the question
     cosine_weight: float = 3.0  # instead, without token states: weight of its cosine
     max_chars: int = 300  # longest answer the composer writes
@@ -104,7 +105,12 @@ class OfflineAnswerer(Answerer):
         found = []
         for s in embedded:
             rank = ranks.get((s.hit.article.id, s.hit.chunk.position), 0.0)
-            score = s.coverage + config.rank_weight * rank + config.type_bonus * s.offers
+            score = (
+                s.coverage
+                + config.rank_weight * rank
+                + config.type_bonus * s.offers
+                + config.unit_bonus * s.counts
+            )
             if s.match is not None:
                 score += config.match_weight * s.match
             else:

@@ -28,11 +28,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
-from retrieval.answer_types import answer_type, offers_new
+from retrieval.answer_types import answer_type, counted, counts, offers_new
 from retrieval.embedders import Embedder, TokenStates
 from retrieval.scoring import QueryTerms, minmax, sentence_score, stems
 from retrieval.sentences import sentence_spans
 from retrieval.types import Hit
+
+#: Bonus for a sentence where a number is followed by what a "how many X" question counts
+#: (answer_types.counts), in the word pre-selection and in the answerer's score; tuned on
+#: the dev set (docs/retrieval.md).
+UNIT_BONUS = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,7 @@ class SentenceConfig:
     embedded: int = 8  # best sentences by words that are embedded and compared
     rank_weight: float = 0.5  # weight of the passage's min-max score in the word score
     type_bonus: float = 0.15  # for a sentence holding a new item of the asked-for kind
+    unit_bonus: float = UNIT_BONUS  # for a number followed by what "how many X" counts
     rerank_weight: float = 3.5  # weight of a passage's best sentence cosine in its score
 
 
@@ -55,9 +61,10 @@ class Sentence:
     end: int
     coverage: float  # IDF-weighted share of the question's stems (+ bigram bonus)
     offers: bool  # holds an item of the asked-for kind that the question doesn't
-    words: float  # coverage + passage rank + type bonus: the pre-selection score
+    words: float  # coverage + passage rank + type and unit bonus: the pre-selection score
     cosine: float | None = None  # embedding similarity with the question (the embedded few)
     match: float | None = None  # soft coverage of the question's tokens (local models only)
+    counts: bool = False  # a number followed by what a "how many X" question counts
 
     @property
     def text(self) -> str:
@@ -70,6 +77,7 @@ def word_scored(
 ) -> list[Sentence]:
     """Every sentence of the first `config.passages` hits, best word score first."""
     kind = answer_type(question)
+    units = counted(question)
     top = list(hits[: config.passages])
     ranks = minmax([h.score for h in top])
     found = []
@@ -79,8 +87,14 @@ def word_scored(
             sentence = text[start:end]
             coverage = sentence_score(terms, sentence)
             offers = offers_new(kind, question, sentence)
-            words = coverage + config.rank_weight * rank + config.type_bonus * offers
-            found.append(Sentence(hit, start, end, coverage, offers, words))
+            unit = counts(units, sentence)
+            words = (
+                coverage
+                + config.rank_weight * rank
+                + config.type_bonus * offers
+                + config.unit_bonus * unit
+            )
+            found.append(Sentence(hit, start, end, coverage, offers, words, counts=unit))
     found.sort(key=lambda s: s.words, reverse=True)
     return found
 

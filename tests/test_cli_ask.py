@@ -50,6 +50,19 @@ def test_ask_json(data_dir: Path) -> None:
     assert citation["quote"].strip("… ") in payload["answer"]
 
 
+def test_a_how_many_question_is_answered_by_the_count_of_that_thing(data_dir: Path) -> None:
+    # The story's lead (about the meadows having doubled "over the past seven years")
+    # shares more of the question's words; the answer is the sentence that counts hectares.
+    question = (
+        "How many hectares of seagrass did the University of Fenwold survey map in the Sennet"
+        " estuary?"
+    )
+    payload = json.loads(run("ask", question, "--json", data_dir=data_dir).stdout)
+    assert payload["found"] is True
+    assert "31 hectares" in payload["answer"]
+    assert any("31 hectares" in c["quote"] for c in payload["citations"])
+
+
 def test_ask_refuses_what_the_articles_do_not_say(data_dir: Path) -> None:
     result = run("ask", "Who won the Eastmere mayoral election?", "--json", data_dir=data_dir)
     payload = json.loads(result.stdout)

@@ -29,6 +29,7 @@ from bot.evaluation import (
     without_markers,
 )
 from retrieval.types import Answer, Article, Chunk, Citation, Hit
+from tests.conftest import SAMPLES_DIR
 
 METRIC_KEYS = {
     "recall_at_1",
@@ -327,6 +328,49 @@ def test_bad_input_is_one_line_and_exit_1(
     result = run("--articles", str(articles), "--questions", str(questions), "--json")
     assert result.exit_code == 1
     assert result.stdout == ""
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_any_folder_ingest_reads_is_an_eval_corpus() -> None:
+    # The samples: eight articles in five formats; their ids are the ones ingest gives.
+    result = run(
+        "--articles",
+        str(SAMPLES_DIR / "articles"),
+        "--questions",
+        str(SAMPLES_DIR / "questions.jsonl"),
+        "--out-of-corpus",
+        "0",
+        "--retriever",
+        "hybrid",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["corpus"]["articles"] == 8 and payload["n_questions"] == 16
+    assert payload["refusal_rate_unanswerable"] == 1.0
+    assert payload["recall_at_5"] >= 0.9
+    assert payload["answer_containment"] >= 0.5
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "nowhere", "nowhere: no such file or directory"),
+        (lambda p: p / "void", "void: no supported files in this directory"),
+        (lambda p: p / "notes.txt", "notes.txt: "),
+        (lambda p: p, "empty.txt: empty file"),
+    ],
+)
+def test_a_folder_that_gives_no_articles_is_one_line_and_exit_1(
+    tmp_path: Path, make: Any, message: str
+) -> None:
+    (tmp_path / "void").mkdir()
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    (tmp_path / "notes.txt").write_bytes(b"\xff\xfe\x00bad")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"question": "q?", "answers": ["x"], "article_id": "a"}\n')
+    result = run("--articles", str(make(tmp_path)), "--questions", str(questions))
+    assert result.exit_code == 1
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
