@@ -2,17 +2,14 @@
 
 "How much will Corvane invest?" wants an amount; a sentence that repeats the question's
 words but holds no number it didn't already have is not the answer. The offline composer
-adds a small bonus to sentences that contain a new item of the expected kind, and a larger
-one when a "how many X" question's X follows a number ("How many hectares did the survey
-map?" is answered by "31 hectares", not by the lead's "over the past seven years").
+adds a small bonus to sentences that contain a new item of the expected kind (and a larger
+one to a sentence that counts what a "how many X" question counts: `figures`).
 """
 
 from __future__ import annotations
 
 import re
 from enum import Enum
-
-from retrieval.scoring import FUNCTION_WORDS, stems
 
 
 class AnswerType(Enum):
@@ -79,35 +76,3 @@ def offers_new(kind: AnswerType, question: str, sentence: str) -> bool:
         return False
     asked = {m.group().lower() for m in pattern.finditer(question)}
     return any(m.group().lower() not in asked for m in pattern.finditer(sentence))
-
-
-_HOW_MANY = re.compile(r"\bhow many\s+([\w’'\-]+(?:\s+[\w’'\-]+){0,2})", re.IGNORECASE)
-#: Content words after a number that may still name what it counts: "1,200 permanent jobs",
-#: "31 hectares of seagrass", "about 2,300 people a day" (stop words don't count).
-_UNIT_WINDOW = 2
-
-
-def counted(question: str) -> frozenset[str]:
-    """The stems of what a "how many X" question counts: "How many permanent jobs will..."
-    gives {perman, job}; empty for other questions. Up to three words, up to the first
-    stop or function word ("how many people a day" counts people; "how many were" nothing)."""
-    match = _HOW_MANY.search(question)
-    if match is None:
-        return frozenset()
-    words = []
-    for word in match.group(1).split():
-        if not stems(word, FUNCTION_WORDS):
-            break
-        words.append(word)
-    return frozenset(stems(" ".join(words)))
-
-
-def counts(units: frozenset[str], sentence: str) -> bool:
-    """True when a number in the sentence is followed closely by one of `units`."""
-    if not units:
-        return False
-    for number in _NUMBER.finditer(sentence):
-        after = stems(sentence[number.end() : number.end() + 80])[:_UNIT_WINDOW]
-        if units.intersection(after):
-            return True
-    return False

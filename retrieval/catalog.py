@@ -173,6 +173,11 @@ class Catalog:
         rows = self.query("SELECT id, site, published FROM articles WHERE indexed = 1")
         return [(str(i), _opt(s), date.fromisoformat(str(p)) if p else None) for i, s, p in rows]
 
+    def sites(self) -> list[str]:
+        """The distinct sites of the indexed articles."""
+        rows = self.query("SELECT DISTINCT site FROM articles WHERE indexed = 1 AND site != ''")
+        return [str(r[0]) for r in rows if r[0] is not None]
+
     def find(self, id_or_url: str) -> StoredArticle | None:
         """Look an article up by id, or else by URL."""
         found = self.get(id_or_url)

@@ -141,6 +141,7 @@ class ArticleIndex:
         # (generation, collection, its vector count): both cost Chroma several ms to look
         # up at 100k chunks, and neither changes until the generation does.
         self._search_cache: tuple[int, Collection | None, int] | None = None
+        self._sites_cache: tuple[int, list[str]] | None = None
         self._lexical_lock = threading.Lock()
 
     # --- connections, opened on first use -----------------------------------------------
@@ -199,6 +200,14 @@ class ArticleIndex:
             size = collection.count() if collection is not None else 0
             cached = self._search_cache = (generation, collection, size)
         return cached[1], cached[2]
+
+    def sites(self) -> list[str]:
+        """The sites of the indexed articles, looked up once per generation."""
+        generation = self.generation()
+        cached = self._sites_cache
+        if cached is None or cached[0] != generation:
+            cached = self._sites_cache = (generation, self.catalog.sites())
+        return cached[1]
 
     def close(self) -> None:
         """Release the catalog connection and the embedder this index made."""

@@ -4,6 +4,8 @@
 around the same retrieval:
 
 * recency: "latest", "now", "still"... questions prefer the newest reports (`recency.py`);
+* outlets: "According to the Valley Wire, ...?" searches that outlet's reports
+  (`outlets.py`);
 * the conversation's frame: "...then?" searches the dates the last answer was about
   (`condense.date_window`);
 * timelines: "What happened with X?" gives dated events in order (`timeline.py`);
@@ -28,6 +30,7 @@ from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.condense import condense, date_window
 from retrieval.datelines import attributed, outlet, with_as_of
 from retrieval.index import ArticleIndex
+from retrieval.outlets import might_name_outlet, named_outlet
 from retrieval.recency import wants_recent
 from retrieval.retriever import HybridRetriever, Mode, Retrieval, RetrievalConfig
 from retrieval.syndication import CopyFinder, merge_syndicated
@@ -124,7 +127,7 @@ class NewsAnswerer(Answerer):
     ) -> Answer:
         """Answer as the inner answerer does, then date, attribute, merge and check it."""
         recent = self._recent(history)
-        filters = self.filters(question, recent, filters)
+        question, filters = self.scope(question, recent, filters)
         topic = self._timeline_topic(question, recent)
         if topic is not None:
             return self._timeline(topic, filters)
@@ -135,7 +138,7 @@ class NewsAnswerer(Answerer):
     ) -> Iterator[str | Answer]:
         """The inner answerer's pieces, then the finished answer."""
         recent = self._recent(history)
-        filters = self.filters(question, recent, filters)
+        question, filters = self.scope(question, recent, filters)
         topic = self._timeline_topic(question, recent)
         if topic is not None:
             answer = self._timeline(topic, filters)
@@ -150,15 +153,29 @@ class NewsAnswerer(Answerer):
     ) -> Answer:
         """The dated events about `topic` (a topic, or a question about one), oldest first."""
         recent = self._recent(history)
-        filters = self.filters(topic, recent, filters)
+        topic, filters = self.scope(topic, recent, filters)
         asked = timeline_topic(topic) or topic.strip().rstrip("?")
         return self._timeline(self._in_context(asked, recent), filters)
 
-    def filters(
+    def scope(
         self, question: str, history: Sequence[Turn], filters: SearchFilters | None
-    ) -> SearchFilters:
-        """The search filters with the question's recency and the conversation's window."""
+    ) -> tuple[str, SearchFilters]:
+        """The question to search and its filters: the outlet it names (unless a site is
+        set), its recency, and the conversation's window."""
         result = filters or SearchFilters(k=self.top_k)
+        if result.site is None and might_name_outlet(question):
+            outlet = named_outlet(question, self.retriever.index.sites())
+            if outlet is not None:
+                result = replace(result, site=outlet.site)
+                if self.quoting:  # an LLM reads "according to X" as it is meant
+                    question = outlet.question
+        return question, self._dated(question, history, result)
+
+    def _dated(
+        self, question: str, history: Sequence[Turn], filters: SearchFilters
+    ) -> SearchFilters:
+        """The filters with the question's recency and the conversation's window."""
+        result = filters
         if wants_recent(question):
             result = replace(result, prefer_recent=True)
         window = date_window(question, history)

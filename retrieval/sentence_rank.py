@@ -28,15 +28,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
-from retrieval.answer_types import answer_type, counted, counts, offers_new
+from retrieval import figures
+from retrieval.answer_types import answer_type, offers_new
 from retrieval.embedders import Embedder, TokenStates
 from retrieval.scoring import QueryTerms, minmax, sentence_score, stems
 from retrieval.sentences import sentence_spans
 from retrieval.types import Hit
 
 #: Bonus for a sentence where a number is followed by what a "how many X" question counts
-#: (answer_types.counts), in the word pre-selection and in the answerer's score; tuned on
-#: the dev set (docs/retrieval.md).
+#: (`figures`: "31 hectares" for "How many hectares...?"), in the word pre-selection and in
+#: the answerer's score (docs/retrieval.md).
 UNIT_BONUS = 0.3
 
 
@@ -77,7 +78,9 @@ def word_scored(
 ) -> list[Sentence]:
     """Every sentence of the first `config.passages` hits, best word score first."""
     kind = answer_type(question)
-    units = counted(question)
+    counting = figures.asked(question)
+    if counting is not None and (counting.kind != "count" or counting.focus is None):
+        counting = None
     top = list(hits[: config.passages])
     ranks = minmax([h.score for h in top])
     found = []
@@ -87,7 +90,8 @@ def word_scored(
             sentence = text[start:end]
             coverage = sentence_score(terms, sentence)
             offers = offers_new(kind, question, sentence)
-            unit = counts(units, sentence)
+            # "How many hectares...?" is answered by "31 hectares", not by "seven years".
+            unit = counting is not None and bool(figures.values(counting, sentence))
             words = (
                 coverage
                 + config.rank_weight * rank

@@ -68,6 +68,17 @@ def test_prompt_asks_for_outlets_dates_and_disagreements(
     assert f"] {BY_ID[HERALD].title} — Lowmere Herald, 2026-04-03" in user
 
 
+def test_a_named_outlet_limits_the_passages_and_the_question_stays_as_asked(
+    answerer: Answerer, openai_server: FakeOpenAIServer
+) -> None:
+    question = "According to the Riverside Post, how many troops were sent to Greywell?"
+    assert not answerer.answer(question).found  # unscripted: the model refuses
+    _, user = messages(openai_server.chat_requests[-1])
+    assert question in user
+    titles = {a.title for a in BY_ID.values() if f"] {a.title} — " in user}
+    assert titles and titles <= {a.title for a in BY_ID.values() if a.site == "Riverside Post"}
+
+
 def test_a_conflict_the_model_missed_is_added_with_both_citations(
     answerer: Answerer, openai_server: FakeOpenAIServer
 ) -> None:

@@ -63,6 +63,25 @@ def test_a_how_many_question_is_answered_by_the_count_of_that_thing(data_dir: Pa
     assert any("31 hectares" in c["quote"] for c in payload["citations"])
 
 
+def test_a_question_that_names_an_outlet_is_answered_from_its_reports(data_dir: Path) -> None:
+    # Two outlets disagree (1,500 jobs in the Harbour Ledger, 1,200 in the Evening Post).
+    question = (
+        "According to the Eastmere Evening Post, how many permanent jobs will the Corvane"
+        " plant have?"
+    )
+    payload = json.loads(run("ask", question, "--json", data_dir=data_dir).stdout)
+    assert payload["found"] is True
+    assert "1,200" in payload["answer"] and "1,500" not in payload["answer"]
+    assert {c["site"] for c in payload["citations"]} == {"Eastmere Evening Post"}
+    # The Fenwold Gazette never wrote about the bridge: it doesn't say, though others do.
+    other = "According to the Fenwold Gazette, when will the Sallow Street Bridge reopen?"
+    assert json.loads(run("ask", other, "--json", data_dir=data_dir).stdout)["found"] is False
+    # A site set on the command line wins over the one the question names.
+    chosen = run("ask", question, "--site", "The Harbour Ledger", "--json", data_dir=data_dir)
+    payload = json.loads(chosen.stdout)
+    assert {c["site"] for c in payload["citations"]} <= {"The Harbour Ledger"}
+
+
 def test_ask_refuses_what_the_articles_do_not_say(data_dir: Path) -> None:
     result = run("ask", "Who won the Eastmere mayoral election?", "--json", data_dir=data_dir)
     payload = json.loads(result.stdout)

@@ -59,6 +59,23 @@ def test_word_scores_put_the_sentence_with_the_questions_words_first() -> None:
         assert s.cosine is None and s.match is None
 
 
+def test_a_sentence_that_counts_what_is_asked_gets_the_unit_bonus() -> None:
+    text = (
+        "Seagrass in the estuary has more than doubled in seven years, the survey team found."
+        " Their map shows 31 hectares."
+    )
+    survey = Article("survey", "Survey", text)
+    question = "How many hectares of seagrass did the survey team map?"
+    terms = QueryTerms.of(question)
+    with_bonus = word_scored(question, terms, [hit(survey, 1.0)], SentenceConfig())
+    assert [(s.text, s.counts) for s in with_bonus] == [
+        ("Their map shows 31 hectares.", True),
+        (text.split(" Their")[0], False),  # more of the question's words, no hectares
+    ]
+    without = word_scored(question, terms, [hit(survey, 1.0)], SentenceConfig(unit_bonus=0.0))
+    assert without[0].text.startswith("Seagrass in the estuary")
+
+
 def test_only_the_first_passages_are_scored() -> None:
     hits = [hit(PARK, 2.0), hit(BRIDGE, 1.0)]
     sentences = word_scored(QUESTION, QueryTerms.of(QUESTION), hits, SentenceConfig(passages=1))

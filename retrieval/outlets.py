@@ -1,0 +1,78 @@
+"""Questions that name an outlet: "According to the Valley Wire, when does the bridge reopen?"
+
+News readers ask what one outlet said, especially where outlets disagree ("According to the
+Eastmere Evening Post, how many jobs...?"). Such a question is searched among that outlet's
+articles only (`SearchFilters.site`, as `--site` does), and an "according to <outlet>"
+phrase is taken out of the question searched: the outlet's name is metadata, not words its
+reports use, and left in it would only dilute the match. An outlet named with a verb of
+reporting ("What did the Valley Wire report about the seagrass?") filters too, and the
+outlet and its verb are taken out ("What did about the seagrass?": the verb is about the
+outlet, not about what its articles say). Only the offline answerer searches with that
+shortened question; an LLM gets the question as asked, with the outlet's passages. Names
+are matched against the sites of the stored articles, case-insensitively, with or without
+a leading "The". A site set explicitly (`--site`) wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+#: Cheap test before any site is looked up: most questions name no outlet.
+_CUE = re.compile(
+    r"\baccording to\b|\b(?:report|reports|reported|say|says|said|write|writes|wrote)\b",
+    re.IGNORECASE,
+)
+_VERB = r"(?:report|reports|reported|say|says|said|write|writes|wrote)"
+
+
+@dataclass(frozen=True, slots=True)
+class Outlet:
+    """The site a question attributes to, and the question to search with."""
+
+    site: str
+    question: str  # without the outlet's name (and "according to" or its verb)
+
+
+def might_name_outlet(question: str) -> bool:
+    """False for questions with no "according to" and no verb of reporting."""
+    return _CUE.search(question) is not None
+
+
+def named_outlet(question: str, sites: Iterable[str]) -> Outlet | None:
+    """The stored site the question attributes its answer to, if any (longest name first)."""
+    if not might_name_outlet(question):
+        return None
+    names = sorted({s for s in sites if s and s.strip()}, key=len, reverse=True)
+    for site in names:
+        name = _bare(site)
+        if not name:
+            continue
+        pattern = r"(?:the\s+)?" + r"\s+".join(re.escape(w) for w in name.split())
+        according = re.compile(
+            rf"(?:^|,\s*|\s+)according\s+to\s+{pattern}\b\s*[,:]?\s*", re.IGNORECASE
+        )
+        found = according.search(question)
+        if found is not None:
+            rest = _tidy(question[: found.start()] + " " + question[found.end() :])
+            return Outlet(site, rest[:1].upper() + rest[1:] if rest else question)
+        reporting = re.compile(rf"\b{pattern}\s+(?:\w+\s+)?{_VERB}\b", re.IGNORECASE)
+        found = reporting.search(question)
+        if found is not None:
+            return Outlet(site, _tidy(question[: found.start()] + question[found.end() :]))
+    return None
+
+
+def _bare(site: str) -> str:
+    """The site's name without a leading "The" (so "the Harbour Ledger" and "Harbour
+    Ledger" both name "The Harbour Ledger")."""
+    words = site.split()
+    if words and words[0].lower() == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
+def _tidy(text: str) -> str:
+    """One space between words and none before the closing punctuation."""
+    return re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
