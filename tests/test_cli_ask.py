@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -17,6 +18,13 @@ from tests.conftest import SAMPLES_DIR
 
 def run(*args: str, data_dir: Path, stdin: str | None = None) -> Result:
     return CliRunner().invoke(main, ["--data-dir", str(data_dir), *args], input=stdin)
+
+
+def ask_json(data_dir: Path, question: str, *args: str) -> dict[str, Any]:
+    result = run("ask", question, *args, "--json", data_dir=data_dir)
+    assert result.exit_code == 0, result.output
+    payload: dict[str, Any] = json.loads(result.stdout)
+    return payload
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +61,11 @@ def test_ask_json(data_dir: Path) -> None:
 def test_a_how_many_question_is_answered_by_the_count_of_that_thing(data_dir: Path) -> None:
     # The story's lead (about the meadows having doubled "over the past seven years")
     # shares more of the question's words; the answer is the sentence that counts hectares.
-    question = (
+    payload = ask_json(
+        data_dir,
         "How many hectares of seagrass did the University of Fenwold survey map in the Sennet"
-        " estuary?"
+        " estuary?",
     )
-    payload = json.loads(run("ask", question, "--json", data_dir=data_dir).stdout)
     assert payload["found"] is True
     assert "31 hectares" in payload["answer"]
     assert any("31 hectares" in c["quote"] for c in payload["citations"])
@@ -69,16 +77,15 @@ def test_a_question_that_names_an_outlet_is_answered_from_its_reports(data_dir: 
         "According to the Eastmere Evening Post, how many permanent jobs will the Corvane"
         " plant have?"
     )
-    payload = json.loads(run("ask", question, "--json", data_dir=data_dir).stdout)
+    payload = ask_json(data_dir, question)
     assert payload["found"] is True
     assert "1,200" in payload["answer"] and "1,500" not in payload["answer"]
     assert {c["site"] for c in payload["citations"]} == {"Eastmere Evening Post"}
     # The Fenwold Gazette never wrote about the bridge: it doesn't say, though others do.
     other = "According to the Fenwold Gazette, when will the Sallow Street Bridge reopen?"
-    assert json.loads(run("ask", other, "--json", data_dir=data_dir).stdout)["found"] is False
+    assert ask_json(data_dir, other)["found"] is False
     # A site set on the command line wins over the one the question names.
-    chosen = run("ask", question, "--site", "The Harbour Ledger", "--json", data_dir=data_dir)
-    payload = json.loads(chosen.stdout)
+    payload = ask_json(data_dir, question, "--site", "The Harbour Ledger")
     assert {c["site"] for c in payload["citations"]} <= {"The Harbour Ledger"}
 
 
