@@ -44,11 +44,12 @@ def named_outlet(question: str, sites: Iterable[str]) -> Outlet | None:
     """The stored site the question attributes its answer to, if any (longest name first)."""
     if not might_name_outlet(question):
         return None
+    lowered = question.lower()
     names = sorted({s for s in sites if s and s.strip()}, key=len, reverse=True)
     for site in names:
         name = _bare(site)
-        if not name:
-            continue
+        if not name or name.split()[0].lower() not in lowered:
+            continue  # the cheap test first: a corpus of feeds may have hundreds of sites
         pattern = r"(?:the\s+)?" + r"\s+".join(re.escape(w) for w in name.split())
         according = re.compile(
             rf"(?:^|,\s*|\s+)according\s+to\s+{pattern}\b\s*[,:]?\s*", re.IGNORECASE
