@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from datetime import date
 
 import click
@@ -108,7 +109,8 @@ def ask(
         if timeline or as_json:
             answer = (answerer.timeline if timeline else answerer.answer)(question, (), filters)
             if as_json:
-                click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+                searched = replace(answer, site=answer.site or filters.site)  # news layer off
+                click.echo(json.dumps(searched.to_dict(), ensure_ascii=False, indent=2))
             else:
                 click.echo(render_answer(answer))
             return

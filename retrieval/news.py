@@ -133,6 +133,10 @@ class NewsAnswerer(Answerer):
             return self._timeline(topic, filters)
         return self._finish(self.inner.answer(question, history, filters), filters)
 
+    def _searched(self, answer: Answer, filters: SearchFilters) -> Answer:
+        """The answer, saying which outlet the search was limited to (if any)."""
+        return replace(answer, site=filters.site) if filters.site != answer.site else answer
+
     def stream(
         self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
     ) -> Iterator[str | Answer]:
@@ -207,12 +211,12 @@ class NewsAnswerer(Answerer):
             written = merge_syndicated(self.writer(topic, [r.hit for r in found]), finder)
             timeline = events_from_lines(topic, written) if written.found else None
             if timeline is not None:
-                return timeline
-        return extractive(topic, found, finder)
+                return self._searched(timeline, filters)
+        return self._searched(extractive(topic, found, finder), filters)
 
     def _finish(self, answer: Answer, filters: SearchFilters) -> Answer:
         if not answer.found or not answer.citations:
-            return answer
+            return self._searched(answer, filters)
         finder = CopyFinder(self.retriever.index)
         answer = merge_syndicated(answer, finder)
         if self.quoting:
@@ -222,4 +226,4 @@ class NewsAnswerer(Answerer):
         if found is not None:
             said = all(group[0].value in answer.text for group in found.groups)
             answer = conflicts.attach(answer, found, finder, note=self.quoting or not said)
-        return answer if self.quoting else with_as_of(answer)
+        return self._searched(answer if self.quoting else with_as_of(answer), filters)

@@ -208,6 +208,7 @@ class Answer:
     dropped_markers: tuple[int, ...] = ()  # [n] markers removed for pointing at nothing
     events: tuple[Event, ...] = ()  # a timeline's entries, oldest first
     conflicts: tuple[Conflict, ...] = ()  # where the cited passages disagree
+    site: str | None = None  # the outlet searched (--site, or the one the question names)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of `articlebot ask --json`."""
@@ -215,6 +216,7 @@ class Answer:
             "answer": self.text,
             "found": self.found,
             "question": self.question,
+            "site": self.site,
             "citations": [c.to_dict() for c in self.citations],
             "dropped_markers": list(self.dropped_markers),
             "events": [e.to_dict() for e in self.events],

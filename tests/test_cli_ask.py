@@ -78,14 +78,17 @@ def test_a_question_that_names_an_outlet_is_answered_from_its_reports(data_dir: 
         " plant have?"
     )
     payload = ask_json(data_dir, question)
-    assert payload["found"] is True
+    assert payload["found"] is True and payload["site"] == "Eastmere Evening Post"
     assert "1,200" in payload["answer"] and "1,500" not in payload["answer"]
     assert {c["site"] for c in payload["citations"]} == {"Eastmere Evening Post"}
     # The Fenwold Gazette never wrote about the bridge: it doesn't say, though others do.
     other = "According to the Fenwold Gazette, when will the Sallow Street Bridge reopen?"
-    assert ask_json(data_dir, other)["found"] is False
+    refused = ask_json(data_dir, other)
+    assert (refused["found"], refused["site"]) == (False, "The Fenwold Gazette")
+    assert ask_json(data_dir, "When will the Sallow Street Bridge reopen?")["site"] is None
     # A site set on the command line wins over the one the question names.
     payload = ask_json(data_dir, question, "--site", "The Harbour Ledger")
+    assert payload["site"] == "The Harbour Ledger"
     assert {c["site"] for c in payload["citations"]} <= {"The Harbour Ledger"}
 
 
