@@ -5,7 +5,8 @@ around the same retrieval:
 
 * recency: "latest", "now", "still"... questions prefer the newest reports (`recency.py`);
 * outlets: "According to the Valley Wire, ...?" searches that outlet's reports
-  (`outlets.py`);
+  (`outlets.py`), and "And according to the Harbour Ledger?" asks the last question again,
+  of that outlet;
 * the conversation's frame: "...then?" searches the dates the last answer was about
   (`condense.date_window`);
 * timelines: "What happened with X?" gives dated events in order (`timeline.py`);
@@ -33,6 +34,7 @@ from retrieval.index import ArticleIndex
 from retrieval.outlets import might_name_outlet, named_outlet
 from retrieval.recency import wants_recent
 from retrieval.retriever import HybridRetriever, Mode, Retrieval, RetrievalConfig
+from retrieval.scoring import FUNCTION_WORDS, stems
 from retrieval.syndication import CopyFinder, merge_syndicated
 from retrieval.timeline import (
     TimelineWriter,
@@ -168,11 +170,17 @@ class NewsAnswerer(Answerer):
         set), its recency, and the conversation's window."""
         result = filters or SearchFilters(k=self.top_k)
         if result.site is None and might_name_outlet(question):
-            outlet = named_outlet(question, self.retriever.index.sites())
+            sites = self.retriever.index.sites()
+            outlet = named_outlet(question, sites)
             if outlet is not None:
                 result = replace(result, site=outlet.site)
                 if self.quoting:  # an LLM reads "according to X" as it is meant
                     question = outlet.question
+                    if history and not stems(question, FUNCTION_WORDS):
+                        # "And according to the Harbour Ledger?": the last question, of it
+                        last = history[-1].question
+                        earlier = named_outlet(last, sites)
+                        question = earlier.question if earlier is not None else last
         return question, self._dated(question, history, result)
 
     def _dated(

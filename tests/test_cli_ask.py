@@ -92,6 +92,21 @@ def test_a_question_that_names_an_outlet_is_answered_from_its_reports(data_dir: 
     assert {c["site"] for c in payload["citations"]} <= {"The Harbour Ledger"}
 
 
+def test_and_according_to_another_outlet_asks_the_last_question_of_it(data_dir: Path) -> None:
+    script = (
+        "How many permanent jobs will the Corvane plant have?\n"
+        "And according to The Harbour Ledger?\n"
+        "What about according to the Northgate Courier?\n"  # it never wrote about the plant
+    )
+    result = run("chat", data_dir=data_dir, stdin=script)
+    assert result.exit_code == 0, result.output
+    first, second, third = result.stdout.split("> ")[1:4]
+    assert "1,200" in first
+    assert "According to The Harbour Ledger (2026-03-05): " in second and "1,500 jobs" in second
+    assert "1,200" not in second
+    assert REFUSAL in third and "Sources:" not in third
+
+
 def test_ask_refuses_what_the_articles_do_not_say(data_dir: Path) -> None:
     result = run("ask", "Who won the Eastmere mayoral election?", "--json", data_dir=data_dir)
     payload = json.loads(result.stdout)
