@@ -19,12 +19,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-#: Cheap test before any site is looked up: most questions name no outlet.
-_CUE = re.compile(
-    r"\baccording to\b|\b(?:report|reports|reported|say|says|said|write|writes|wrote)\b",
-    re.IGNORECASE,
-)
 _VERB = r"(?:report|reports|reported|say|says|said|write|writes|wrote)"
+#: Cheap test before any site is looked up: most questions name no outlet.
+_CUE = re.compile(rf"\baccording to\b|\b{_VERB}\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
