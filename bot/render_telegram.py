@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.render_text import also_ran_line, earlier_citation, render_answer
+from bot.render_text import also_ran_line, earlier_citation, render_answer, scope_note
 from retrieval.datelines import outlet, published_label
 from retrieval.types import Answer, Citation
 
@@ -101,6 +101,9 @@ def answer_blocks(answer: Answer) -> list[Block]:
     blocks = [Block(p) for p in re.split(r"\n\s*\n", text) if p.strip()]
     if not blocks:
         blocks = [Block("(empty answer)")]
+    note = scope_note(answer)
+    if note:
+        blocks.append(Block(sendable(note), "<i>", "</i>", glue="\n"))
     if answer.found and answer.citations:
         blocks.append(Block("Sources:", "<b>", "</b>"))
         for c in answer.citations:

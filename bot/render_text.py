@@ -56,7 +56,15 @@ def render_sources(answer: Answer) -> str:
 
 
 def render_answer(answer: Answer) -> str:
-    """The answer, then its sources."""
+    """The answer, then its sources (a refusal: what was searched, if only one outlet)."""
     if not answer.found:
-        return answer.text
+        note = scope_note(answer)
+        return f"{answer.text}\n{note}" if note else answer.text
     return f"{answer.text}\n\n{render_sources(answer)}"
+
+
+def scope_note(answer: Answer) -> str | None:
+    """For a refusal from one outlet's articles: that only they were searched."""
+    if answer.found or not answer.site:
+        return None
+    return f"(Only the articles of {answer.site} were searched.)"

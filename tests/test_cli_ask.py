@@ -85,6 +85,8 @@ def test_a_question_that_names_an_outlet_is_answered_from_its_reports(data_dir: 
     other = "According to the Fenwold Gazette, when will the Sallow Street Bridge reopen?"
     refused = ask_json(data_dir, other)
     assert (refused["found"], refused["site"]) == (False, "The Fenwold Gazette")
+    human = run("ask", other, data_dir=data_dir).stdout
+    assert human == f"{REFUSAL}\n(Only the articles of The Fenwold Gazette were searched.)\n"
     assert ask_json(data_dir, "When will the Sallow Street Bridge reopen?")["site"] is None
     # A site set on the command line wins over the one the question names.
     payload = ask_json(data_dir, question, "--site", "The Harbour Ledger")

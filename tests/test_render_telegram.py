@@ -151,3 +151,17 @@ def test_plain_fallback_has_the_sources() -> None:
     answer = make_answer("It reopens [1].", ["<Bridge>"], ["In May."], "https://n.example/b")
     [text] = render_plain(answer)
     assert "[1] <Bridge> — Site & <Co>, 2026-03-02" in text and "https://n.example/b" in text
+
+
+def test_a_refusal_from_one_outlet_says_only_it_was_searched() -> None:
+    refusal = Answer("The articles don't say.", (), False, "When?", site="Harbour <Ledger>")
+    [message] = render_html(refusal)
+    assert message == (
+        "The articles don't say.\n<i>(Only the articles of Harbour &lt;Ledger&gt; were"
+        " searched.)</i>"
+    )
+    check_message(message)
+    [text] = render_plain(refusal)
+    assert text.endswith("(Only the articles of Harbour <Ledger> were searched.)")
+    [unscoped] = render_html(replace(refusal, site=None))
+    assert unscoped == "The articles don't say."
