@@ -107,14 +107,14 @@ def ask(
     try:
         answerer = make_answerer(app.settings, index, retriever)  # type: ignore[arg-type]
         if timeline or as_json:
-            answer = (answerer.timeline if timeline else answerer.answer)(question, (), filters)
-            if as_json:
-                searched = replace(answer, site=answer.site or filters.site)  # news layer off
-                click.echo(json.dumps(searched.to_dict(), ensure_ascii=False, indent=2))
-            else:
-                click.echo(render_answer(answer))
-            return
-        click.echo(render_answer(_stream(answerer, question, [], filters)))
+            found = (answerer.timeline if timeline else answerer.answer)(question, (), filters)
+        else:
+            found = _stream(answerer, question, [], filters)
+        answer = replace(found, site=found.site or filters.site)  # also with the news layer off
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            click.echo(render_answer(answer))
     finally:
         index.close()
 

@@ -109,6 +109,16 @@ def test_and_according_to_another_outlet_asks_the_last_question_of_it(data_dir: 
     assert REFUSAL in third and "Sources:" not in third
 
 
+@pytest.mark.parametrize("news_aware", ["true", "false"])
+def test_a_refusal_within_one_site_says_so(data_dir: Path, news_aware: str) -> None:
+    args = ["--data-dir", str(data_dir), "ask", "Who won the Eastmere mayoral election?"]
+    env = {"ARTICLEBOT_NEWS_AWARE": news_aware}
+    result = CliRunner().invoke(main, [*args, "--site", "Valley Wire"], env=env)
+    assert result.stdout == f"{REFUSAL}\n(Only the articles of Valley Wire were searched.)\n"
+    payload = json.loads(CliRunner().invoke(main, [*args, "--json"], env=env).stdout)
+    assert (payload["found"], payload["site"]) == (False, None)
+
+
 def test_ask_refuses_what_the_articles_do_not_say(data_dir: Path) -> None:
     result = run("ask", "Who won the Eastmere mayoral election?", "--json", data_dir=data_dir)
     payload = json.loads(result.stdout)
