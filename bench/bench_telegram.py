@@ -147,10 +147,10 @@ def answer_alone(index: ArticleIndex, settings: Settings, fresh: bool, count: in
     all, as the bot has (it remembers recent searches and sentence encodings, and the
     questions here repeat).
     """
-    shared = make_answerer(settings, index)
+    shared = None if fresh else make_answerer(settings, index)
     times = []
     for i in range(count):
-        answerer = make_answerer(settings, index) if fresh else shared
+        answerer = shared or make_answerer(settings, index)
         started = time.perf_counter()
         answerer.answer(QUESTIONS[i % len(QUESTIONS)], [])
         times.append((time.perf_counter() - started) * 1000)

@@ -109,8 +109,6 @@ def load_any_articles(path: Path, settings: Settings) -> list[Article]:
     say): article ids are then the ones ingest gives (see samples/README.md)."""
     if path.is_file() and path.suffix.lower() == ".jsonl":
         return load_articles(path)
-    if not path.exists():
-        raise EvalDataError(f"{path}: no such file or directory")
     articles: dict[str, Article] = {}
     for item in load_sources([str(path)], settings):
         if isinstance(item, SourceError):
