@@ -20,6 +20,7 @@ from bot.evaluation import (
     ModeMetrics,
     load_any_articles,
     load_questions,
+    load_stories,
     run_eval,
 )
 from bot.news_eval import NewsReport, load_checks, run_news_eval
@@ -84,6 +85,12 @@ _LEGEND = (
     help="Share of articles held out of the index; their questions must be refused.",
 )
 @click.option(
+    "--stories",
+    "stories_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON Lines of {story, articles: [ids]}: each story is held out whole.",
+)
+@click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the hold-out and --limit."
 )
 @click.option(
@@ -105,6 +112,7 @@ def eval_command(
     questions_path: Path,
     retrievers: tuple[str, ...],
     out_of_corpus: float,
+    stories_path: Path | None,
     seed: int,
     limit: int | None,
     k: int,
@@ -116,8 +124,10 @@ def eval_command(
     The articles (a JSON Lines file as in the dev set, or any file or directory `ingest`
     reads, whose article ids are then ingest's) go into a throwaway index (your own index
     is not touched), except a seeded share held out so that questions about them test
-    refusal (--out-of-corpus 0 keeps them all). Metrics: recall@1/5/10
-    and MRR (a hit is a passage of the gold article holding a gold answer), answer
+    refusal (--out-of-corpus 0 keeps them all; with --stories, the share is of stories, each
+    held out with all its reports). A question may carry "history", the questions asked
+    before it in the same conversation: they are answered first, as in a chat. Metrics:
+    recall@1/5/10 and MRR (a hit is a passage of the gold article holding a gold answer), answer
     containment, citation precision, refusal rates, latency and answer length.
 
     With --json one object is printed. For one mode its metrics are top-level keys
@@ -137,6 +147,8 @@ def eval_command(
         articlebot eval --articles a.jsonl --questions q.jsonl --retriever hybrid --json
         articlebot eval --articles a.jsonl --questions q.jsonl --limit 100 --seed 1
         articlebot eval --articles samples/articles/ --questions samples/questions.jsonl
+        articlebot eval --articles samples/news-dev/articles/ --stories
+            samples/news-dev/stories.jsonl --questions samples/news-dev/questions-tune.jsonl
         articlebot eval --news --articles samples/articles/ --questions samples/news-checks.jsonl
     """
     if news:
@@ -148,9 +160,11 @@ def eval_command(
             _print_news(news_report)
         return
     articles = load_any_articles(articles_path, app.settings)
-    questions = load_questions(questions_path, {a.id for a in articles})
+    ids = {a.id for a in articles}
+    questions = load_questions(questions_path, ids)
+    stories = tuple(frozenset(s) for s in load_stories(stories_path, ids)) if stories_path else ()
     modes = tuple(m for m in MODES if m in retrievers or "all" in retrievers) or MODES
-    options = EvalOptions(modes, out_of_corpus, seed, limit, k)
+    options = EvalOptions(modes, out_of_corpus, seed, limit, k, stories)
     stderr = Console(stderr=True)
     display = TerminalProgress(stderr) if stderr.is_terminal else nullcontext()
     try:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from ingest.formats import parse_date, site_from_url
 from ingest.pipeline import Progress, ingest_articles
 from ingest.sources import load_sources
-from retrieval.answer import SearchFilters
+from retrieval.answer import SearchFilters, Turn
 from retrieval.citations import is_verbatim
 from retrieval.embedders import Embedder
 from retrieval.errors import ArticlebotError, SourceError
@@ -51,6 +51,7 @@ class EvalQuestion:
     answers: tuple[str, ...]
     article_id: str | None
     answerable: bool
+    history: tuple[str, ...] = ()  # questions asked before it in the same conversation
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -120,7 +121,11 @@ def load_any_articles(path: Path, settings: Settings) -> list[Article]:
 
 
 def load_questions(path: Path, article_ids: set[str]) -> list[EvalQuestion]:
-    """Read the eval questions file, checking each refers to a known article."""
+    """Read the eval questions file, checking each refers to a known article.
+
+    An `article_id` may also be a file's name ("story.txt" for the article ingest calls
+    "file:///.../story.txt"), so a question file works wherever its articles are.
+    """
     questions = []
     for label, value in jsonl_records(path):
         text = _field(value, "question", str, label, True)
@@ -128,23 +133,65 @@ def load_questions(path: Path, article_ids: set[str]) -> list[EvalQuestion]:
         article_id = _field(value, "article_id", str, label, False)
         answerable = _field(value, "answerable", bool, label, False)
         answerable = bool(answers) if answerable is None else answerable
+        history = _field(value, "history", list, label, False) or []
         if not text.strip() or not all(isinstance(a, str) and a.strip() for a in answers):
             raise EvalDataError(f"{label}: empty question or answer")
+        if not all(isinstance(h, str) and h.strip() for h in history):
+            raise EvalDataError(f"{label}: 'history' must be a list of questions")
         if article_id is not None and article_id not in article_ids:
-            raise EvalDataError(f"{label}: unknown article_id {article_id!r}")
+            article_id = _by_file_name(article_id, article_ids, label)
         if answerable and (not answers or article_id is None):
             raise EvalDataError(f"{label}: an answerable question needs answers and article_id")
         qid = str(value.get("id") or label)
-        questions.append(EvalQuestion(qid, text, tuple(answers), article_id, answerable))
+        questions.append(
+            EvalQuestion(qid, text, tuple(answers), article_id, answerable, tuple(history))
+        )
     if not questions:
         raise EvalDataError(f"{path}: holds no questions")
     return questions
 
 
-def hold_out(article_ids: Sequence[str], fraction: float, seed: int) -> set[str]:
-    """Pick round(fraction * n) article ids to keep out of the index (at least one stays)."""
-    count = min(round(fraction * len(article_ids)), len(article_ids) - 1)
-    return set(random.Random(seed).sample(sorted(article_ids), max(count, 0)))
+def _by_file_name(name: str, article_ids: set[str], label: str) -> str:
+    """The one article id that is a file URI ending in `name`."""
+    found = [i for i in article_ids if i.startswith("file://") and i.endswith("/" + name)]
+    if len(found) != 1:
+        raise EvalDataError(f"{label}: unknown article_id {name!r}")
+    return found[0]
+
+
+def load_stories(path: Path, article_ids: set[str]) -> list[set[str]]:
+    """Read a stories file ({story, articles: [ids]} per line): articles held out together."""
+    stories = []
+    for label, value in jsonl_records(path):
+        members = _field(value, "articles", list, label, True)
+        resolved = set()
+        for member in members:
+            if not isinstance(member, str):
+                raise EvalDataError(f"{label}: 'articles' must be a list of ids")
+            known = member in article_ids
+            resolved.add(member if known else _by_file_name(member, article_ids, label))
+        stories.append(resolved)
+    return stories
+
+
+def hold_out(
+    article_ids: Sequence[str],
+    fraction: float,
+    seed: int,
+    stories: Sequence[frozenset[str]] = (),
+) -> set[str]:
+    """Pick round(fraction * n) stories to keep out of the index (at least one stays).
+
+    A story is held out whole: another outlet's report of it would still answer its
+    questions. Articles in no story are stories of their own.
+    """
+    grouped = {a for story in stories for a in story}
+    units = [sorted(story) for story in stories if story]
+    units += [[a] for a in sorted(article_ids) if a not in grouped]
+    units.sort()
+    count = min(round(fraction * len(units)), len(units) - 1)
+    picked = random.Random(seed).sample(range(len(units)), max(count, 0))
+    return {a for i in picked for a in units[i]}
 
 
 def pick_questions(
@@ -270,7 +317,7 @@ class ModeMetrics:
 def summarize(results: Sequence[QuestionResult]) -> ModeMetrics:
     """Turn one mode's per-question results into its metrics."""
     inside = [r for r in results if r.group == "answerable"]
-    ranks = [r.rank for r in inside]
+    ranks = [r.rank for r in inside if not r.question.history]
     answered = [r for r in inside if r.answer.found]
     cited = [citation_ok(c, r.question.answers) for r in answered for c in r.answer.citations]
     found = [r.answer for r in results if r.answer.found]
@@ -315,11 +362,15 @@ def evaluate_mode(
     results = []
     for question, group in questions:
         rank = None
-        if group == "answerable":
+        if group == "answerable" and not question.history:  # a follow-up needs its history
             hits = retriever.search(question.question, SearchFilters(k=k))
             rank = first_hit_rank(hits, question.article_id, question.answers)
+        history = [
+            Turn(earlier, answerer.answer(earlier, filters=answer_filters).text)
+            for earlier in question.history
+        ]
         started = time.perf_counter()
-        answer = answerer.answer(question.question, filters=answer_filters)
+        answer = answerer.answer(question.question, history, filters=answer_filters)
         ms = (time.perf_counter() - started) * 1000
         results.append(QuestionResult(question, group, rank, answer, ms))
         if progress is not None:
@@ -337,6 +388,7 @@ class EvalOptions:
     seed: int = 0
     limit: int | None = None
     k: int = 10
+    stories: tuple[frozenset[str], ...] = ()  # articles held out together
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +413,9 @@ def run_eval(
 ) -> EvalReport:
     """Index the kept articles in a temporary directory and evaluate each mode on it."""
     started = time.perf_counter()
-    held_out = hold_out([a.id for a in articles], options.out_of_corpus, options.seed)
+    held_out = hold_out(
+        [a.id for a in articles], options.out_of_corpus, options.seed, options.stories
+    )
     chosen = pick_questions(questions, options.limit, options.seed)
     picked = [(q, group_of(q, held_out)) for q in chosen]
     with tempfile.TemporaryDirectory(prefix="articlebot-eval-") as tmp:

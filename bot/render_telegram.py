@@ -116,6 +116,8 @@ def answer_blocks(answer: Answer) -> list[Block]:
                 if c.also_ran:
                     also = sendable(also_ran_line(c.also_ran))
                     blocks.append(Block(also, "<i>", "</i>", glue="\n"))
+            if answer.quotes_shown(c):
+                continue  # the answer's text already quotes it
             quote = sendable(c.quote).strip() or "…"
             blocks.append(Block(quote, "<blockquote expandable>", "</blockquote>", glue="\n"))
     return blocks

@@ -36,7 +36,8 @@ def earlier_citation(answer: Answer, c: Citation) -> int | None:
 
 
 def render_sources(answer: Answer) -> str:
-    """The numbered sources with their quotes, or a note that there are none."""
+    """The numbered sources with their quotes (unless the answer already shows the quote),
+    or a note that there are none."""
     if not answer.citations:
         return "No sources: the articles don't answer this."
     lines = ["Sources:"]
@@ -44,14 +45,16 @@ def render_sources(answer: Answer) -> str:
         first = earlier_citation(answer, c)
         if first is not None:
             lines.append(f"[{c.n}] the same article as [{first}]")
-            lines.append(f'    "{c.quote}"')
+            if not answer.quotes_shown(c):
+                lines.append(f'    "{c.quote}"')
             continue
         lines.append(source_line(c))
         if c.article.url:
             lines.append(f"    {c.article.url}")
         if c.also_ran:
             lines.append(f"    {also_ran_line(c.also_ran)}")
-        lines.append(f'    "{c.quote}"')
+        if not answer.quotes_shown(c):
+            lines.append(f'    "{c.quote}"')
     return "\n".join(lines)
 
 

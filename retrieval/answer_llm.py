@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -47,7 +48,7 @@ from retrieval.prompts import (
     marker_numbers,
     renumber_markers,
 )
-from retrieval.retriever import HybridRetriever
+from retrieval.retriever import HybridRetriever, Retrieval
 from retrieval.scoring import QueryTerms, sentence_score, stems
 from retrieval.sentences import sentence_spans
 from retrieval.settings import Settings
@@ -99,11 +100,12 @@ class LLMAnswerer(Answerer):
         filters: SearchFilters | None = None,
     ) -> Answer:
         """Answer from the retrieved passages, or say plainly that they don't."""
-        standalone, hits = self._retrieve(question, history, filters)
+        standalone, found = self._retrieve(question, history, filters)
+        hits = found.hits
         if not hits:
-            return Answer(REFUSAL, (), False, standalone)
+            return Answer(REFUSAL, (), False, standalone, retrieval=found)
         text = self._call(lambda: self._answer_chain.invoke(_inputs(standalone, hits)))
-        return self._finish(text, hits, standalone)
+        return replace(self._finish(text, hits, standalone), retrieval=found)
 
     def stream(
         self,
@@ -112,10 +114,11 @@ class LLMAnswerer(Answerer):
         filters: SearchFilters | None = None,
     ) -> Iterator[str | Answer]:
         """Yield the model's text as it arrives, then the checked `Answer`."""
-        standalone, hits = self._retrieve(question, history, filters)
+        standalone, found = self._retrieve(question, history, filters)
+        hits = found.hits
         if not hits:
             yield REFUSAL
-            yield Answer(REFUSAL, (), False, standalone)
+            yield Answer(REFUSAL, (), False, standalone, retrieval=found)
             return
         pieces: list[str] = []
         chunks = self._call(lambda: iter(self._answer_chain.stream(_inputs(standalone, hits))))
@@ -123,7 +126,7 @@ class LLMAnswerer(Answerer):
             if piece:
                 pieces.append(piece)
                 yield piece
-        yield self._finish("".join(pieces), hits, standalone)
+        yield replace(self._finish("".join(pieces), hits, standalone), retrieval=found)
 
     def write_timeline(self, topic: str, hits: Sequence[Hit]) -> Answer:
         """The model's timeline of `topic` from date-ordered passages, its markers checked.
@@ -138,14 +141,14 @@ class LLMAnswerer(Answerer):
     # --- steps -------------------------------------------------------------------------------
     def _retrieve(
         self, question: str, history: Sequence[Turn], filters: SearchFilters | None
-    ) -> tuple[str, list[Hit]]:
+    ) -> tuple[str, Retrieval]:
         """Condense a follow-up, then search; no filters means `top_k` passages."""
         turns = self.settings.history_turns
         recent = list(history)[-turns:] if turns else []
         standalone = self._condense(question.strip(), recent) if recent else question.strip()
-        hits = self.retriever.search(standalone, filters or SearchFilters(k=self.settings.top_k))
-        log.debug("searched %r: %d passages", standalone, len(hits))
-        return standalone, hits
+        found = self.retriever.retrieve(standalone, filters or SearchFilters(k=self.settings.top_k))
+        log.debug("searched %r: %d passages", standalone, len(found.hits))
+        return standalone, found
 
     def _condense(self, question: str, history: Sequence[Turn]) -> str:
         """Ask the model for a standalone question; fall back to the offline heuristic."""

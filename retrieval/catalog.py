@@ -53,6 +53,17 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (namespace, key)
 );
 CREATE INDEX IF NOT EXISTS records_group ON records(namespace, group_id, updated_at);
+CREATE TABLE IF NOT EXISTS entities (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    label TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entities_article ON entities(article_id);
+CREATE TABLE IF NOT EXISTS tagged (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+    model TEXT NOT NULL
+);
 """
 
 _ARTICLE_COLUMNS = "id, title, text, url, site, author, published, ingested_at, source"

@@ -13,7 +13,7 @@ disagree. Offline this covers counts, amounts and dates; names are left to the L
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -52,8 +52,14 @@ class Disagreement:
     groups: tuple[tuple[Claim, ...], ...]
 
 
-def find(question: str, hits: Sequence[Hit], lexical: LexicalIndex | None) -> Disagreement | None:
-    """The disagreement among the passages about the question's figure, if any."""
+def find(
+    question: str,
+    hits: Sequence[Hit],
+    lexical: LexicalIndex | None,
+    story: Callable[[Article], bool] | None = None,
+) -> Disagreement | None:
+    """The disagreement among the passages about the question's figure, if any: only
+    among the reports of the answer's story (`story` tells which articles are)."""
     kind = asked(question)
     if kind is None or len(hits) < 2:
         return None
@@ -68,7 +74,7 @@ def find(question: str, hits: Sequence[Hit], lexical: LexicalIndex | None) -> Di
     }
     claims: dict[str, Claim] = {}
     for hit in hits:
-        if hit.article.id in relevant:
+        if hit.article.id in relevant and (story is None or story(hit.article)):
             claim = _claim(kind, question, terms, hit)
             if claim is not None and _better(claim, claims.get(hit.article.id)):
                 claims[hit.article.id] = claim

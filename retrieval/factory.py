@@ -28,7 +28,7 @@ def make_answerer(settings: Settings, index: ArticleIndex, mode: Mode = "hybrid"
             history_turns=turns,
             writer=llm.write_timeline,
         )
-    offline = OfflineAnswerer(retriever, history_turns=turns)
+    offline = OfflineAnswerer(retriever, history_turns=turns, news=True)
     return NewsAnswerer(offline, retriever, quoting=True, top_k=settings.top_k, history_turns=turns)
 
 
@@ -37,4 +37,4 @@ def _plain(settings: Settings, retriever: HybridRetriever) -> Answerer:
         from retrieval.answer_llm import LLMAnswerer
 
         return LLMAnswerer(retriever, settings)
-    return OfflineAnswerer(retriever, history_turns=settings.history_turns)
+    return OfflineAnswerer(retriever, history_turns=settings.history_turns, news=False)

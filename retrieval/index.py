@@ -26,6 +26,8 @@ from chromadb.api.models.Collection import Collection
 
 from retrieval.catalog import Catalog, StoredArticle
 from retrieval.embedders import Embedder, make_embedder
+from retrieval.entities import EntityTagger, SpacyTagger
+from retrieval.entity_store import EntityStore
 from retrieval.errors import IndexMissingError, StoreError
 from retrieval.lexical import LexicalIndex
 from retrieval.settings import Settings
@@ -127,6 +129,7 @@ class ArticleIndex:
         embedder: Embedder | None = None,
         *,
         must_exist: bool = False,
+        tagger: EntityTagger | None = None,
     ) -> None:
         if must_exist and not settings.catalog_path.exists():
             raise IndexMissingError(
@@ -135,6 +138,8 @@ class ArticleIndex:
             )
         self.settings = settings
         self.catalog = Catalog(settings.catalog_path)
+        self.entities = EntityStore(self.catalog)
+        self._tagger = tagger
         self._embedder = embedder
         self._owns_embedder = embedder is None  # made here from settings: closed here
         self._lexical_cache: tuple[LexicalIndex, int] | None = None
@@ -151,6 +156,13 @@ class ArticleIndex:
         if self._embedder is None:
             self._embedder = make_embedder(self.settings)
         return self._embedder
+
+    @property
+    def tagger(self) -> EntityTagger:
+        """The entity tagger, loaded on first use (only storing articles needs it)."""
+        if self._tagger is None:
+            self._tagger = SpacyTagger()
+        return self._tagger
 
     @cached_property
     def records(self) -> CatalogRecordManager:
@@ -253,16 +265,36 @@ class ArticleIndex:
         return outcomes
 
     def resume(self) -> int:
-        """Finish indexing articles an interrupted run left pending; return how many."""
+        """Finish indexing articles an interrupted run left pending; return how many.
+
+        Articles stored before entities were tagged (or by another tagger) are tagged now.
+        """
         pending = [s.article for s in self.catalog.all(indexed=False)]
         for start in range(0, len(pending), 32):
             self._bump_generation()
             self._index(pending[start : start + 32])
+        untagged = self.entities.untagged(self.tagger.model_id)
+        for start in range(0, len(untagged), 32):
+            found = self.catalog.get_many(untagged[start : start + 32])
+            self._tag(list(found.values()))
+        if untagged:
+            self._bump_generation()
         return len(pending)
+
+    def _tag(self, articles: Sequence[Article]) -> None:
+        """Find and store the named entities of those articles the tagger hasn't tagged."""
+        model = self.tagger.model_id
+        done = self.entities.tagged([a.id for a in articles], model)
+        todo = [a for a in articles if a.id not in done]
+        if todo:
+            found = self.tagger.tag([a.text for a in todo])
+            self.entities.put(model, [(a.id, e) for a, e in zip(todo, found, strict=True)])
 
     def _index(self, articles: Sequence[Article]) -> None:
         from langchain_core.documents import Document
         from langchain_core.indexing import index as langchain_index
+
+        self._tag(articles)
 
         docs: list[Document] = []
         for article in articles:

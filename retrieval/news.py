@@ -15,26 +15,25 @@ around the same retrieval:
 * dated claims: the offline answer names who reported each quote and when; a written
   (LLM) answer over several dates gets "As of <date>" if it did not say it (`datelines.py`).
 
-It reads the very passages the answer came from: `NewsRetriever` remembers its last
-searches, so the second look costs nothing. It also spreads results across outlets.
+It reads the very passages the answer came from (`Answer.retrieval`): nothing is searched
+twice. `NewsRetriever` spreads results across outlets.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from retrieval import conflicts
 from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.condense import condense, date_window
-from retrieval.datelines import attributed, outlet, with_as_of
-from retrieval.index import ArticleIndex
+from retrieval.datelines import outlet, with_as_of
 from retrieval.outlets import might_name_outlet, named_outlet
 from retrieval.recency import wants_recent
-from retrieval.retriever import HybridRetriever, Mode, Retrieval, RetrievalConfig
+from retrieval.retriever import HybridRetriever, Retrieval
 from retrieval.scoring import FUNCTION_WORDS, stems
+from retrieval.stories import Stories
 from retrieval.syndication import CopyFinder, merge_syndicated
 from retrieval.timeline import (
     TimelineWriter,
@@ -47,48 +46,17 @@ from retrieval.timeline import (
 from retrieval.types import Answer, Hit
 
 SPREAD_EXTRA = 5  # extra passages fetched so an outlet over its share can be replaced
-_MEMO = 32
 
 
 class NewsRetriever(HybridRetriever):
-    """The hybrid retriever, with results spread across outlets and its last searches kept."""
-
-    def __init__(
-        self, index: ArticleIndex, mode: Mode = "hybrid", config: RetrievalConfig | None = None
-    ) -> None:
-        super().__init__(index, mode, config)
-        self._memo: OrderedDict[tuple[str, SearchFilters, int], Retrieval] = OrderedDict()
-        self._lock = threading.Lock()
+    """The hybrid retriever, with results spread across outlets."""
 
     def retrieve(self, question: str, filters: SearchFilters | None = None) -> Retrieval:
-        """Up to `filters.k` hits, best first, at most about half of them from one outlet.
-
-        Remembered until the index changes: answering a question searches for it twice
-        (the answer, then the check for conflicting figures), and a search embeds sentences.
-        """
+        """Up to `filters.k` hits, best first, at most about half of them from one outlet."""
         filters = filters or SearchFilters()
-        key = (question, filters, self.index.generation())
-        with self._lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return self._memo[key]
         wider = min(filters.k + SPREAD_EXTRA, max(filters.k, self.config.pool))
         found = super().retrieve(question, filters.with_k(wider))
-        found = replace(found, hits=spread(found.hits, filters.k))
-        with self._lock:
-            self._memo[key] = found
-            while len(self._memo) > _MEMO:
-                self._memo.popitem(last=False)
-        return found
-
-    def search(self, question: str, filters: SearchFilters | None = None) -> list[Hit]:
-        """The hits of `retrieve`."""
-        return list(self.retrieve(question, filters).hits)
-
-    def forget(self) -> None:
-        """Drop the remembered searches."""
-        with self._lock:
-            self._memo.clear()
+        return replace(found, hits=spread(found.hits, filters.k))
 
 
 def spread(hits: Sequence[Hit], k: int) -> list[Hit]:
@@ -223,15 +191,19 @@ class NewsAnswerer(Answerer):
         return self._searched(extractive(topic, found, finder), filters)
 
     def _finish(self, answer: Answer, filters: SearchFilters) -> Answer:
-        if not answer.found or not answer.citations:
-            return self._searched(answer, filters)
-        finder = CopyFinder(self.retriever.index)
+        """Merge a written answer's syndicated copies (the quoting answerer attributed and
+        merged its own), then check the passages it came from for conflicting figures."""
+        retrieval = answer.retrieval
+        if self.quoting or not answer.found or not answer.citations or retrieval is None:
+            return self._searched(answer, filters)  # the quoting answerer did its own steps
+        index = self.retriever.index
+        finder = CopyFinder(index)
         answer = merge_syndicated(answer, finder)
-        if self.quoting:
-            answer = replace(answer, text=attributed(answer.citations))
-        hits = self.retriever.search(answer.question, filters)
-        found = conflicts.find(answer.question, hits, self.retriever.index.lexical())
+        stories, anchor = Stories(index.entities, index.lexical()), answer.citations[0].article
+        found = conflicts.find(
+            answer.question, retrieval.hits, index.lexical(), lambda a: stories.same(anchor, a)
+        )
         if found is not None:
             said = all(group[0].value in answer.text for group in found.groups)
-            answer = conflicts.attach(answer, found, finder, note=self.quoting or not said)
-        return self._searched(answer if self.quoting else with_as_of(answer), filters)
+            answer = conflicts.attach(answer, found, finder, note=not said)
+        return self._searched(with_as_of(answer), filters)

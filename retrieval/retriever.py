@@ -24,6 +24,7 @@ import numpy as np
 from retrieval.answer import SearchFilters
 from retrieval.index import ArticleIndex
 from retrieval.lexical import ChunkKey
+from retrieval.question import NounTyper, Question, read
 from retrieval.scoring import (
     NEAR_DUPLICATE,
     QueryTerms,
@@ -33,6 +34,7 @@ from retrieval.scoring import (
     recency_boost,
     sentence_score,
     shingles,
+    stems,
 )
 from retrieval.sentence_rank import (
     Encoded,
@@ -74,6 +76,7 @@ class Retrieval:
     hits: list[Hit]
     sentences: list[Sentence]
     terms: QueryTerms
+    question: Question
 
 
 class HybridRetriever:
@@ -88,6 +91,19 @@ class HybridRetriever:
         self._cache: dict[str, Article] = {}
         self._cache_generation = -1
         self._sentence_vectors: SentenceEmbeddings | None = None
+        self._typer: NounTyper | None = None
+
+    def read(self, question: str) -> Question:
+        """The question, read once (the noun of "which X" typed by the embedder, unless
+        this retriever never embeds)."""
+        lexical = self.index.lexical()
+        if self.mode != "lexical" and self._typer is None:
+            self._typer = NounTyper(self.index.embedder)
+        return read(
+            question,
+            typer=self._typer if self.mode != "lexical" else None,
+            known=lambda word: any(lexical.document_frequency(s) > 0 for s in stems(word)),
+        )
 
     def search(self, question: str, filters: SearchFilters | None = None) -> list[Hit]:
         """Return up to `filters.k` hits, best first."""
@@ -97,6 +113,7 @@ class HybridRetriever:
         """Search, and keep the scored sentences of the first hits for the answerer."""
         filters = filters or SearchFilters()
         pool = max(self.config.pool, filters.k)
+        asked = self.read(question)
         terms = QueryTerms.of(question, self.index.lexical())
         encoded, dense = (
             (None, []) if self.mode == "lexical" else self._dense(question, filters, pool)
@@ -115,11 +132,12 @@ class HybridRetriever:
             hits = sorted(boosted, key=lambda h: h.score, reverse=True)
         hits = _diversify(hits, filters.k, self.config.per_article)
         config = self.config.sentences
-        sentences = word_scored(question, terms, hits, config)
+        tagged = self.index.entities.of([h.article.id for h in hits[: config.passages]])
+        sentences = word_scored(asked, terms, hits, config, tagged)
         if encoded is not None and sentences:
             sentences = with_meaning(sentences, encoded, terms, self._vectors(), config.embedded)
             hits = rerank(hits, sentences, config)
-        return Retrieval(hits, sentences, terms)
+        return Retrieval(hits, sentences, terms, asked)
 
     # --- candidates ------------------------------------------------------------------------
     def _vectors(self) -> SentenceEmbeddings:

@@ -29,8 +29,9 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
 from retrieval import figures
-from retrieval.answer_types import answer_type, offers_new
 from retrieval.embedders import Embedder, TokenStates
+from retrieval.entities import Entity
+from retrieval.question import Kind, Question, gives_reason
 from retrieval.scoring import QueryTerms, minmax, sentence_score, stems
 from retrieval.sentences import sentence_spans
 from retrieval.types import Hit
@@ -61,11 +62,12 @@ class Sentence:
     start: int
     end: int
     coverage: float  # IDF-weighted share of the question's stems (+ bigram bonus)
-    offers: bool  # holds an item of the asked-for kind that the question doesn't
+    offers: float  # names an item of the asked-for kind the question doesn't: 1, 0.5, 0
     words: float  # coverage + passage rank + type and unit bonus: the pre-selection score
     cosine: float | None = None  # embedding similarity with the question (the embedded few)
     match: float | None = None  # soft coverage of the question's tokens (local models only)
     counts: bool = False  # a number followed by what a "how many X" question counts
+    entities: tuple[Entity, ...] = ()  # the named entities inside the sentence
 
     @property
     def text(self) -> str:
@@ -74,11 +76,14 @@ class Sentence:
 
 
 def word_scored(
-    question: str, terms: QueryTerms, hits: Sequence[Hit], config: SentenceConfig
+    question: Question,
+    terms: QueryTerms,
+    hits: Sequence[Hit],
+    config: SentenceConfig,
+    entities: dict[str, list[Entity]] | None = None,
 ) -> list[Sentence]:
     """Every sentence of the first `config.passages` hits, best word score first."""
-    kind = answer_type(question)
-    counting = figures.asked(question)
+    counting = figures.asked(question.text)
     if counting is not None and (counting.kind != "count" or counting.focus is None):
         counting = None
     top = list(hits[: config.passages])
@@ -86,10 +91,12 @@ def word_scored(
     found = []
     for hit, rank in zip(top, ranks, strict=True):
         text = hit.article.text
+        tagged = (entities or {}).get(hit.article.id, [])
         for start, end in sentence_spans(text, hit.chunk.start, hit.chunk.end):
             sentence = text[start:end]
             coverage = sentence_score(terms, sentence)
-            offers = offers_new(kind, question, sentence)
+            inside = tuple(e for e in tagged if start <= e.start and e.end <= end)
+            offers = offered(question, text, (start, end), inside)
             # "How many hectares...?" is answered by "31 hectares", not by "seven years".
             unit = counting is not None and bool(figures.values(counting, sentence))
             words = (
@@ -98,9 +105,28 @@ def word_scored(
                 + config.type_bonus * offers
                 + config.unit_bonus * unit
             )
-            found.append(Sentence(hit, start, end, coverage, offers, words, counts=unit))
+            found.append(
+                Sentence(hit, start, end, coverage, offers, words, counts=unit, entities=inside)
+            )
     found.sort(key=lambda s: s.words, reverse=True)
     return found
+
+
+def offered(
+    question: Question, text: str, span: tuple[int, int], entities: Sequence[Entity]
+) -> float:
+    """1 when one of the entities is of the kind the question seeks first ("who": a
+    person) and is not named in the question, 0.5 for a kind that may also answer it
+    (an organisation for "who"), else 0. For "why": 1 when the sentence gives a cause."""
+    if question.kind is Kind.REASON:
+        return 1.0 if gives_reason(text[span[0] : span[1]]) else 0.0
+    asked = question.text.lower()
+    best = 0.0
+    for entity in entities:
+        if entity.label not in question.labels or text[entity.start : entity.end].lower() in asked:
+            continue
+        best = max(best, 1.0 if entity.label == question.labels[0] else 0.5)
+    return best
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from retrieval.retriever import Retrieval
 
 
 def content_hash(*parts: str | None) -> str:
@@ -209,6 +212,16 @@ class Answer:
     events: tuple[Event, ...] = ()  # a timeline's entries, oldest first
     conflicts: tuple[Conflict, ...] = ()  # where the cited passages disagree
     site: str | None = None  # the outlet searched (--site, or the one the question names)
+    # What the search found (hits, scored sentences, the question as read): the news steps
+    # work on it instead of searching again. Not part of the JSON answer.
+    retrieval: Retrieval | None = field(default=None, compare=False, repr=False)
+
+    def quotes_shown(self, citation: Citation) -> bool:
+        """True when the answer's text already shows this citation's quote (front ends then
+        list the source without printing the quote a second time)."""
+        from retrieval.prompts import defang_markers  # it imports this module
+
+        return bool(citation.quote) and defang_markers(citation.quote) in self.text
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of `articlebot ask --json`."""

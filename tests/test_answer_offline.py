@@ -46,7 +46,8 @@ def news_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArticleInde
 
 @pytest.fixture
 def answerer(news_index: ArticleIndex) -> OfflineAnswerer:
-    return OfflineAnswerer(HybridRetriever(news_index))
+    """The composer alone: quotes, no attribution or conflict checks (news=False)."""
+    return OfflineAnswerer(HybridRetriever(news_index), news=False)
 
 
 def assert_cited(answer: Answer, expected: str, article_hint: str) -> None:

@@ -199,6 +199,12 @@ def test_a_second_quote_of_one_article_gets_a_short_source_line() -> None:
         "q",
     )
     lines = render_sources(answer).splitlines()
-    assert lines[4:6] == ["[2] the same article as [1]", '    "Traders worried."']
-    assert lines[6].startswith("[3] Ferry — Post")
+    # The answer already quotes every passage: each is shown once, in the answer.
+    assert lines[1].startswith("[1] Bridge shut — n.example, no date")
+    assert lines[2:4] == ["    https://n.example/s", "[2] the same article as [1]"]
+    assert lines[4].startswith("[3] Ferry — Post")
     assert render_sources(answer).count("https://n.example/s") == 1
+    assert "Traders worried." not in render_sources(answer)
+    quoted_elsewhere = Answer("They shut it. [1] [2] [3]", answer.citations, True, "q")
+    lines = render_sources(quoted_elsewhere).splitlines()
+    assert lines[4:6] == ["[2] the same article as [1]", '    "Traders worried."']

@@ -64,10 +64,11 @@ def test_citation_lines_show_outlet_and_date_or_no_date(data_dir: Path) -> None:
         assert citation["ingested_at"]  # kept, but never shown as the publication date
 
 
-def test_answer_over_several_dates_says_as_of_each(data_dir: Path) -> None:
+def test_answer_over_several_dates_leads_with_the_newest_and_dates_each(data_dir: Path) -> None:
     payload = ask_json(data_dir, TROOPS_Q)
     text = payload["answer"]
-    assert text.startswith("As of 2026-04-03, Lowmere Herald reported: ")
+    assert text.startswith("2,500. According to Riverside Post (2026-04-05): Some 2,500 troops")
+    assert len(payload["citations"]) == 2
     for c in payload["citations"]:
         assert f"{c['site']} ({c['published']})" in text or f"As of {c['published']}" in text
 
@@ -190,9 +191,9 @@ def test_follow_up_keeps_the_conversation_date_window(data_dir: Path) -> None:
     result = run("chat", data_dir=data_dir, stdin=f"{TROOPS_Q}\n{follow_up}\n")
     assert result.exit_code == 0, result.output
     second = result.stdout.split(f"{follow_up}\n")[1]
-    assert second.startswith("As of 2026-04-05, Riverside Post reported: ")
+    assert second.startswith("May 2. According to Riverside Post (2026-04-05): ")
     assert "before May 2" in second and "April 24" not in second
-    assert "Eastbank Daily" not in second  # 04-16 is outside the window around 04-03
+    assert "Eastbank Daily" not in second  # 04-16 is outside the window around 04-05
 
 
 def test_stats_shows_the_date_coverage(data_dir: Path) -> None:

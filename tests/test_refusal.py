@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from retrieval.question import read
 from retrieval.refusal import Evidence, LogisticModel, RefusalModel, evidence_of
 from retrieval.retriever import Retrieval
 from retrieval.scoring import QueryTerms
@@ -27,20 +28,24 @@ def test_evidence_reads_the_signals_off_a_retrieval() -> None:
         sentence(b, 0.9, 0.6, 0.7),
         sentence(a2, 0.2, None, None),
     ]
-    evidence = evidence_of(Retrieval([a, a2, b], sentences, QueryTerms({})))
+    evidence = evidence_of(Retrieval([a, a2, b], sentences, QueryTerms({}), read("q")))
     assert evidence == Evidence(0.61, 0.9, 0.6, pytest.approx(1.0), 0.8)
 
 
 def test_evidence_of_a_lexical_retrieval_has_no_meaning_signals() -> None:
     a, b = hit("a", 3.0, None), hit("a", 1.0, None)
-    evidence = evidence_of(Retrieval([a, b], [sentence(a, 0.5, None, None)], QueryTerms({})))
+    evidence = evidence_of(
+        Retrieval([a, b], [sentence(a, 0.5, None, None)], QueryTerms({}), read("q"))
+    )
     assert evidence.top_cosine is None and evidence.sentence_cosine is None
     assert evidence.match is None
     assert evidence.lead == pytest.approx(2.0)  # no other article: lead over the last hit
 
 
 def test_empty_retrieval_gives_no_evidence() -> None:
-    assert evidence_of(Retrieval([], [], QueryTerms({}))) == Evidence(None, 0.0, None, 0.0, None)
+    assert evidence_of(Retrieval([], [], QueryTerms({}), read("q"))) == Evidence(
+        None, 0.0, None, 0.0, None
+    )
 
 
 def test_logistic_model() -> None:

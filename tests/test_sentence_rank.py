@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from retrieval.embedders import OnnxEmbedder
+from retrieval.question import read
 from retrieval.scoring import QueryTerms
 from retrieval.sentence_rank import (
     SentenceConfig,
@@ -48,7 +49,7 @@ def vectors() -> Iterator[SentenceEmbeddings]:
 
 def test_word_scores_put_the_sentence_with_the_questions_words_first() -> None:
     hits = [hit(PARK, 2.0), hit(BRIDGE, 1.0)]
-    sentences = word_scored(QUESTION, QueryTerms.of(QUESTION), hits, SentenceConfig())
+    sentences = word_scored(read(QUESTION), QueryTerms.of(QUESTION), hits, SentenceConfig())
     assert sentences[0].text == (
         "The council now expects the Sallow Street Bridge to reopen on May 18."
     )
@@ -67,18 +68,20 @@ def test_a_sentence_that_counts_what_is_asked_gets_the_unit_bonus() -> None:
     survey = Article("survey", "Survey", text)
     question = "How many hectares of seagrass did the survey team map?"
     terms = QueryTerms.of(question)
-    with_bonus = word_scored(question, terms, [hit(survey, 1.0)], SentenceConfig())
+    with_bonus = word_scored(read(question), terms, [hit(survey, 1.0)], SentenceConfig())
     assert [(s.text, s.counts) for s in with_bonus] == [
         ("Their map shows 31 hectares.", True),
         (text.split(" Their")[0], False),  # more of the question's words, no hectares
     ]
-    without = word_scored(question, terms, [hit(survey, 1.0)], SentenceConfig(unit_bonus=0.0))
+    without = word_scored(read(question), terms, [hit(survey, 1.0)], SentenceConfig(unit_bonus=0.0))
     assert without[0].text.startswith("Seagrass in the estuary")
 
 
 def test_only_the_first_passages_are_scored() -> None:
     hits = [hit(PARK, 2.0), hit(BRIDGE, 1.0)]
-    sentences = word_scored(QUESTION, QueryTerms.of(QUESTION), hits, SentenceConfig(passages=1))
+    sentences = word_scored(
+        read(QUESTION), QueryTerms.of(QUESTION), hits, SentenceConfig(passages=1)
+    )
     assert {s.hit.article.id for s in sentences} == {"park"}
 
 
@@ -109,7 +112,7 @@ def test_question_pieces_weigh_by_their_words_rarity(vectors: SentenceEmbeddings
 
 def test_meaning_scores_prefer_the_answering_sentence(vectors: SentenceEmbeddings) -> None:
     hits = [hit(PARK, 2.0), hit(BRIDGE, 1.0)]
-    sentences = word_scored(QUESTION, QueryTerms.of(QUESTION), hits, SentenceConfig())
+    sentences = word_scored(read(QUESTION), QueryTerms.of(QUESTION), hits, SentenceConfig())
     question = vectors.encode([QUESTION], cache=False)[0]
     scored = with_meaning(sentences, question, QueryTerms.of(QUESTION), vectors, count=3)
     assert len(scored) == len(sentences)
@@ -137,7 +140,9 @@ def test_rerank_moves_the_passage_with_the_closest_sentence_up(
 ) -> None:
     tail = hit(Article("other", "Other", "Unrelated text about ferries."), 0.1)
     hits = [hit(PARK, 1.0), hit(BRIDGE, 0.9), tail]
-    sentences = word_scored(QUESTION, QueryTerms.of(QUESTION), hits, SentenceConfig(passages=2))
+    sentences = word_scored(
+        read(QUESTION), QueryTerms.of(QUESTION), hits, SentenceConfig(passages=2)
+    )
     question = vectors.encode([QUESTION], cache=False)[0]
     scored = with_meaning(sentences, question, QueryTerms.of(QUESTION), vectors, count=5)
     reranked = rerank(hits, scored, SentenceConfig(passages=2))

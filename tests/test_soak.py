@@ -72,7 +72,7 @@ OUR_LOGGERS = ("bot", "retrieval", "ingest", "telegram")
 
 
 def classify(reply: str, town: int) -> str:
-    if town_fact(town) in reply and "<blockquote" in reply:
+    if town_fact(town) in reply and "Sources:" in reply:
         return "answer"
     if reply.startswith("Sorry"):
         return "apology"

@@ -77,7 +77,7 @@ async def test_conflict_and_dates_in_a_chat_answer(
 ) -> None:
     telegram_server.private_message("How many troops has the Defence Ministry sent to Greywell?")
     [text] = await reply_to(telegram_server, 42)
-    assert text.startswith("As of 2026-04-03, Lowmere Herald reported: ")
+    assert text.startswith("2,500. According to Riverside Post (2026-04-05): ")
     assert "Sources differ on the number of troops: 2,500 according to Riverside Post" in text
     assert "— Riverside Post, 2026-04-05" in text and "— Lowmere Herald, 2026-04-03" in text
 
