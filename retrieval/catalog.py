@@ -28,6 +28,11 @@ from retrieval.types import Article, Chunk
 _ARTICLE_COLUMNS = "id, title, text, url, site, author, published, ingested_at, source"
 #: Readers see only articles whose removal has not started (`a` is the articles table).
 _LIVE = "a.id NOT IN (SELECT article_id FROM removals)"
+#: The records of indexed, live articles in one namespace (the vectors Chroma must hold).
+_WRITTEN = (
+    "FROM records r JOIN articles a ON a.id = r.group_id"
+    f" WHERE r.namespace = ? AND a.indexed = 1 AND {_LIVE}"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,12 +254,13 @@ class Catalog:
     def written_keys(self, namespace: str) -> dict[str, str]:
         """{record key: article id} of the indexed articles' records: the vector ids that
         Chroma must hold (LangChain names each vector by its record key)."""
-        rows = self.query(
-            "SELECT r.key, r.group_id FROM records r JOIN articles a ON a.id = r.group_id"
-            f" WHERE r.namespace = ? AND a.indexed = 1 AND {_LIVE}",
-            (namespace,),
-        )
+        rows = self.query(f"SELECT r.key, r.group_id {_WRITTEN}", (namespace,))
         return {str(key): str(group) for key, group in rows}
+
+    def written_count(self, namespace: str) -> int:
+        """How many vectors Chroma must hold (`written_keys`, counted in SQL)."""
+        (row,) = self.query(f"SELECT COUNT(*) {_WRITTEN}", (namespace,))
+        return int(str(row[0]))
 
     # --- small key/value state -------------------------------------------------------
     def undated(self) -> int:

@@ -293,16 +293,15 @@ class ArticleIndex:
     def missing_vectors(self) -> list[str]:
         """Indexed articles whose records say their vectors were written, but some are not
         in the store (a lost `chroma/` folder, a server's collection dropped)."""
-        expected = self.catalog.written_keys(self.namespace)
-        if not expected:
+        written = self.catalog.written_count(self.namespace)
+        if not written:
             return []
         with _store_errors(self.settings, "reading from"):
             collection = find_collection(self.client, self.settings)
-            if collection is None:
-                return sorted(set(expected.values()))
-            if collection.count() == len(expected):
+            if collection is not None and collection.count() == written:
                 return []  # one vector per record, as a finished run leaves them
-            present = _vector_ids(collection)
+            present = _vector_ids(collection) if collection is not None else set()
+        expected = self.catalog.written_keys(self.namespace)
         return sorted({article for key, article in expected.items() if key not in present})
 
     def _index(self, articles: Sequence[Article]) -> None:

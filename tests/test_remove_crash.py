@@ -85,6 +85,10 @@ def test_a_killed_remove_is_hidden_at_once_then_finished_by_the_next_ingest(
 
         listed = run_json(forks, env, log, "list")
         assert sorted(a["id"] for a in listed) == sorted(a.id for a in ARTICLES if a != GONE)
+        assert forks.run(env, log, "list") == 0
+        assert log.read_text().splitlines()[-1] == (
+            "4 articles (1 more being removed: the next ingest or remove finishes that)"
+        )
         stats = run_json(forks, env, log, "stats")
         assert (stats["articles"], stats["removing"]) == (len(ARTICLES) - 1, 1)
         for retriever in ("hybrid", "dense", "lexical"):
