@@ -110,6 +110,7 @@ def list_articles(app: AppContext, as_json: bool) -> None:
     index = ArticleIndex(app.settings, must_exist=True)
     try:
         stored = index.articles()
+        removing = len(index.catalog.removals())
     finally:
         index.close()
     if as_json:
@@ -128,7 +129,13 @@ def list_articles(app: AppContext, as_json: bool) -> None:
             escape(a.id),
         )
     Console(highlight=False, soft_wrap=True).print(table)
-    click.echo(f"{len(stored)} articles")
+    click.echo(f"{len(stored)} articles{_removing_note(removing)}")
+
+
+def _removing_note(removing: int) -> str:
+    if not removing:
+        return ""
+    return f" ({removing} more being removed: the next ingest or remove finishes that)"
 
 
 @click.command()
@@ -186,9 +193,15 @@ def _print_stats(s: IndexStats) -> None:
     if s.undated:
         dates += f" ({s.undated} with no date)"
     pending = f" ({s.pending} pending: run ingest again)" if s.pending else ""
+    missing = (
+        f" (vectors missing for {s.missing_vectors} articles: only BM25 finds them until"
+        " the next `articlebot ingest`, of any source, re-embeds them)"
+        if s.missing_vectors
+        else ""
+    )
     lines = [
-        f"articles   {s.articles}{pending}",
-        f"chunks     {s.chunks}",
+        f"articles   {s.articles}{pending}{_removing_note(s.removing)}",
+        f"chunks     {s.chunks}{missing}",
         f"embedder   {s.embedder or 'none yet'}" + (f" ({s.dimension}-d)" if s.dimension else ""),
         f"published  {dates}",
         f"store      {s.location}",

@@ -139,7 +139,8 @@ def is_authorised(settings: Settings, user_id: int | None, chat_id: int | None) 
 
 
 async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stop updates from people and chats not allowed: one refusal, nothing stored."""
+    """Stop updates from people and chats not allowed: one refusal (when addressed),
+    nothing stored for them, nothing of the chat's memory touched."""
     settings = services_of(context).settings
     user, chat = update.effective_user, update.effective_chat
     if is_authorised(settings, user.id if user else None, chat.id if chat else None):
@@ -152,8 +153,16 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if addressed:
             await update.effective_message.reply_text(REFUSAL_ACCESS)
     if chat is not None:
-        context.application.drop_chat_data(chat.id)  # PTB made an entry: store nothing
+        _drop_if_empty(context, chat.id)
     raise ApplicationHandlerStop
+
+
+def _drop_if_empty(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """Drop the entry PTB made for a refused update's chat, so nothing is stored for it,
+    unless it holds something: in a shared group that is the memory allowed members
+    built, which a stranger's message must not erase."""
+    if not context.application.chat_data.get(chat_id):
+        context.application.drop_chat_data(chat_id)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -7,6 +7,7 @@ work (which the next run redoes).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,11 +16,14 @@ from typing import Any, Protocol
 from ingest.chunk import Chunker
 from ingest.sources import load_sources
 from retrieval.errors import SourceError
-from retrieval.index import ArticleIndex, UpsertOutcome
+from retrieval.index import ArticleIndex, Status, UpsertOutcome
 from retrieval.settings import Settings
 from retrieval.types import Article, Chunk
 
 GROUP_SIZE = 64  # articles per write: big enough for well-filled embedding batches
+#: When one run meets an article twice (resumed or rebuilt, then loaded from a source), it
+#: is counted once, in the bucket of the most it did to it.
+_RANK: dict[Status, int] = {"unchanged": 0, "resumed": 1, "updated": 2, "added": 3}
 
 
 class Progress(Protocol):
@@ -42,6 +46,7 @@ class IngestReport:
     seconds: float = 0.0
     errors: list[dict[str, str]] = field(default_factory=list)
     articles: list[dict[str, Any]] = field(default_factory=list)
+    _counted: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -62,19 +67,28 @@ class IngestReport:
             "articles": self.articles,
         }
 
-    def record(self, article: Article, outcome: UpsertOutcome) -> None:
-        """Count one stored article."""
-        setattr(self, outcome.status, getattr(self, outcome.status) + 1)
-        if outcome.status != "unchanged":
-            self.chunks += outcome.chunks
-        self.articles.append(
-            {
-                "id": article.id,
-                "title": article.title,
-                "status": outcome.status,
-                "chunks": outcome.chunks,
-            }
-        )
+    def record(self, outcome: UpsertOutcome) -> None:
+        """Count one stored article, once per run whatever happened to it how often."""
+        earlier = self._counted.get(outcome.article_id)
+        if earlier is not None:
+            if _RANK[outcome.status] <= _RANK[earlier["status"]]:
+                return
+            self._count(earlier["status"], -1, earlier["chunks"])
+            self.articles.remove(earlier)
+        self._count(outcome.status, 1, outcome.chunks)
+        item = {
+            "id": outcome.article_id,
+            "title": outcome.title,
+            "status": outcome.status,
+            "chunks": outcome.chunks,
+        }
+        self.articles.append(item)
+        self._counted[outcome.article_id] = item
+
+    def _count(self, status: str, step: int, chunks: int) -> None:
+        setattr(self, status, getattr(self, status) + step)
+        if status != "unchanged":  # chunks written by this run
+            self.chunks += step * chunks
 
     def fail(self, error: SourceError) -> None:
         """Count one failed source."""
@@ -95,11 +109,12 @@ def run_ingest(
     started = time.perf_counter()
     report = IngestReport()
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-    report.resumed = index.resume()
+    for outcome in index.resume():
+        report.record(outcome)
     if rebuild:
         index.reset_vectors()
         stored = (s.article for s in index.articles())
-        _store(stored, index, chunker, report, progress)
+        _store(stored, index, chunker, report, progress, rebuilding=True)
     loaded = load_sources(sources, settings, pattern=pattern)
     _store(_collect_errors(loaded, report, progress), index, chunker, report, progress)
     index.finish_run()
@@ -141,15 +156,17 @@ def _store(
     chunker: Chunker,
     report: IngestReport,
     progress: Progress | None,
+    *,
+    rebuilding: bool = False,
 ) -> None:
     group: list[tuple[Article, list[Chunk]]] = []
     for article in articles:
         group.append((article, chunker.split(article)))
         if len(group) >= GROUP_SIZE:
-            _flush(group, index, report, progress)
+            _flush(group, index, report, progress, rebuilding)
             group = []
     if group:
-        _flush(group, index, report, progress)
+        _flush(group, index, report, progress, rebuilding)
 
 
 def _flush(
@@ -157,9 +174,12 @@ def _flush(
     index: ArticleIndex,
     report: IngestReport,
     progress: Progress | None,
+    rebuilding: bool,
 ) -> None:
     outcomes = index.upsert(group)
     for (article, _), outcome in zip(group, outcomes, strict=True):
-        report.record(article, outcome)
+        if rebuilding and outcome.status == "unchanged":  # same text, embedded anew
+            outcome = dataclasses.replace(outcome, status="updated")
+        report.record(outcome)
         if progress is not None:
             progress.advance(article.title)

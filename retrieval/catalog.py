@@ -6,7 +6,9 @@ manager. Chroma holds the vectors; the catalog says which articles they belong t
 
 Crash safety comes from the order of writes: an article row is written with
 ``indexed = 0`` before its chunks go to Chroma, and flipped to 1 only after they all
-landed, so any run can find and finish the work an interrupted run left.
+landed, so any run can find and finish the work an interrupted run left. A removal is
+marked (table `removals`) before Chroma is touched and the row deleted last; readers never
+see an article whose removal started. The schema is versioned (`retrieval/schema.py`).
 """
 
 from __future__ import annotations
@@ -20,53 +22,17 @@ from datetime import date, datetime
 from pathlib import Path
 
 from retrieval.errors import StoreError
+from retrieval.schema import migrate
 from retrieval.types import Article, Chunk
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    text TEXT NOT NULL,
-    url TEXT,
-    site TEXT,
-    author TEXT,
-    published TEXT,
-    ingested_at TEXT NOT NULL,
-    source TEXT,
-    content_hash TEXT NOT NULL,
-    indexed INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
-CREATE TABLE IF NOT EXISTS chunks (
-    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    PRIMARY KEY (article_id, position)
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS records (
-    namespace TEXT NOT NULL,
-    key TEXT NOT NULL,
-    group_id TEXT,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (namespace, key)
-);
-CREATE INDEX IF NOT EXISTS records_group ON records(namespace, group_id, updated_at);
-CREATE TABLE IF NOT EXISTS entities (
-    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    label TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entities_article ON entities(article_id);
-CREATE TABLE IF NOT EXISTS tagged (
-    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
-    model TEXT NOT NULL
-);
-"""
-
 _ARTICLE_COLUMNS = "id, title, text, url, site, author, published, ingested_at, source"
+#: Readers see only articles whose removal has not started (`a` is the articles table).
+_LIVE = "a.id NOT IN (SELECT article_id FROM removals)"
+#: The records of indexed, live articles in one namespace (the vectors Chroma must hold).
+_WRITTEN = (
+    "FROM records r JOIN articles a ON a.id = r.group_id"
+    f" WHERE r.namespace = ? AND a.indexed = 1 AND {_LIVE}"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +56,7 @@ class Catalog:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.executescript(_SCHEMA)
+            migrate(self._conn, str(path))
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the article catalog at {path}: {exc}") from exc
         self._lock = threading.RLock()
@@ -150,10 +116,40 @@ class Catalog:
         with self.transaction() as conn:
             conn.execute("UPDATE articles SET indexed = 0")
 
-    def delete(self, article_id: str) -> None:
-        """Remove an article and its chunk offsets."""
+    def requeue(self, article_ids: Sequence[str], namespace: str, *, bump: str) -> None:
+        """Mark these articles for re-indexing and forget their records in `namespace`
+        (their vectors are gone: LangChain's indexing must not skip them as written)."""
         with self.transaction() as conn:
-            conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+            rows = [(i,) for i in article_ids]
+            conn.executemany("UPDATE articles SET indexed = 0 WHERE id = ?", rows)
+            conn.executemany(
+                "DELETE FROM records WHERE namespace = ? AND group_id = ?",
+                [(namespace, i) for i in article_ids],
+            )
+            _increment(conn, bump)
+
+    # --- removals -----------------------------------------------------------------
+    def start_removal(self, article_id: str, *, bump: str) -> None:
+        """Mark an article as being removed: from now on no reader sees it."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO removals (article_id) VALUES (?)", (article_id,))
+            _increment(conn, bump)
+
+    def removals(self) -> list[str]:
+        """The articles whose removal started and has not finished."""
+        return [str(r[0]) for r in self.query("SELECT article_id FROM removals ORDER BY 1")]
+
+    def finish_removal(self, article_id: str, namespace: str, *, bump: str) -> None:
+        """Delete a marked article (its row, chunk offsets and records in `namespace`) and
+        the mark, atomically; called once its vectors are gone."""
+        with self.transaction() as conn:
+            if conn.execute("DELETE FROM removals WHERE article_id = ?", (article_id,)).rowcount:
+                conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+                conn.execute(
+                    "DELETE FROM records WHERE namespace = ? AND group_id = ?",
+                    (namespace, article_id),
+                )
+            _increment(conn, bump)
 
     def get(self, article_id: str) -> StoredArticle | None:
         """Return the stored article with this id, if any."""
@@ -173,7 +169,7 @@ class Catalog:
             marks = ",".join("?" * len(part))
             rows = self.query(
                 f"SELECT {_ARTICLE_COLUMNS}, content_hash, indexed, 0 FROM articles a"
-                f" WHERE id IN ({marks})",
+                f" WHERE id IN ({marks}) AND {_LIVE}",
                 part,
             )
             found.update((str(r[0]), _stored(r).article) for r in rows)
@@ -181,12 +177,16 @@ class Catalog:
 
     def filter_fields(self) -> list[tuple[str, str | None, date | None]]:
         """Return (id, site, published) of every indexed article, for search filters."""
-        rows = self.query("SELECT id, site, published FROM articles WHERE indexed = 1")
+        rows = self.query(
+            f"SELECT id, site, published FROM articles a WHERE indexed = 1 AND {_LIVE}"
+        )
         return [(str(i), _opt(s), date.fromisoformat(str(p)) if p else None) for i, s, p in rows]
 
     def sites(self) -> list[str]:
         """The distinct sites of the indexed articles."""
-        rows = self.query("SELECT DISTINCT site FROM articles WHERE indexed = 1 AND site != ''")
+        rows = self.query(
+            f"SELECT DISTINCT site FROM articles a WHERE indexed = 1 AND site != '' AND {_LIVE}"
+        )
         return [str(r[0]) for r in rows if r[0] is not None]
 
     def find(self, id_or_url: str) -> StoredArticle | None:
@@ -198,8 +198,9 @@ class Catalog:
         return self.get(str(rows[0][0])) if rows else None
 
     def all(self, *, indexed: bool | None = None) -> list[StoredArticle]:
-        """Return stored articles, newest publication first (undated last)."""
-        where = "" if indexed is None else f"WHERE indexed = {int(indexed)}"
+        """Return stored articles, newest publication first (undated last); not those
+        whose removal started."""
+        where = f"WHERE {_LIVE}" + ("" if indexed is None else f" AND indexed = {int(indexed)}")
         rows = self.query(
             f"SELECT {_ARTICLE_COLUMNS}, content_hash, indexed,"
             " (SELECT COUNT(*) FROM chunks WHERE article_id = a.id)"
@@ -235,24 +236,36 @@ class Catalog:
         (row,) = self.query(
             "SELECT COUNT(*), COALESCE(SUM(indexed), 0),"
             " (SELECT COUNT(*) FROM chunks c JOIN articles a ON a.id = c.article_id"
-            "  WHERE a.indexed = 1) FROM articles"
+            f"  WHERE a.indexed = 1 AND {_LIVE}) FROM articles a WHERE {_LIVE}"
         )
         return int(row[0]), int(row[1]), int(row[2])  # type: ignore[call-overload]
 
     def date_range(self) -> tuple[date | None, date | None]:
         """Return the oldest and newest publication dates of stored articles."""
         (row,) = self.query(
-            "SELECT MIN(published), MAX(published) FROM articles WHERE published IS NOT NULL"
+            "SELECT MIN(published), MAX(published) FROM articles a"
+            f" WHERE published IS NOT NULL AND {_LIVE}"
         )
         return (
             date.fromisoformat(str(row[0])) if row[0] else None,
             date.fromisoformat(str(row[1])) if row[1] else None,
         )
 
+    def written_keys(self, namespace: str) -> dict[str, str]:
+        """{record key: article id} of the indexed articles' records: the vector ids that
+        Chroma must hold (LangChain names each vector by its record key)."""
+        rows = self.query(f"SELECT r.key, r.group_id {_WRITTEN}", (namespace,))
+        return {str(key): str(group) for key, group in rows}
+
+    def written_count(self, namespace: str) -> int:
+        """How many vectors Chroma must hold (`written_keys`, counted in SQL)."""
+        (row,) = self.query(f"SELECT COUNT(*) {_WRITTEN}", (namespace,))
+        return int(str(row[0]))
+
     # --- small key/value state -------------------------------------------------------
     def undated(self) -> int:
         """Return how many stored articles have no known publication date."""
-        (row,) = self.query("SELECT COUNT(*) FROM articles WHERE published IS NULL")
+        (row,) = self.query(f"SELECT COUNT(*) FROM articles a WHERE published IS NULL AND {_LIVE}")
         return int(str(row[0]))
 
     def get_meta(self, key: str) -> str | None:

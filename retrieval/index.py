@@ -3,7 +3,8 @@
 Writes go through LangChain's indexing API (`index()` with a record manager), which
 embeds only chunks it has not seen and deletes the chunks an updated article no longer
 has. The catalog is written first and marked indexed last, so an interrupted run is
-finished by the next one (`resume`), with nothing lost or doubled.
+finished by the next one (`resume`), with nothing lost or doubled. A removal is marked in
+the catalog before Chroma is touched, and every writer finishes the removals it finds.
 
 Example::
 
@@ -15,7 +16,8 @@ Example::
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -47,7 +49,9 @@ if TYPE_CHECKING:  # LangChain's Chroma wrapper is only needed for writing: impo
 
     from retrieval.records import CatalogRecordManager
 
-Status = Literal["added", "updated", "unchanged"]
+#: What a run did to an article; "resumed": finished what an interrupted run left, or
+#: re-embedded an article whose vectors were lost.
+Status = Literal["added", "updated", "unchanged", "resumed"]
 _GENERATION = "generation"
 _LAST_INGEST = "last_ingest"
 
@@ -59,6 +63,7 @@ class UpsertOutcome:
     article_id: str
     status: Status
     chunks: int
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,8 @@ class IndexStats:
     newest: date | None
     last_ingest: str | None
     undated: int = 0  # articles with no known publication date
+    removing: int = 0  # removals started and not finished (a killed `remove`)
+    missing_vectors: int = 0  # indexed articles whose vectors are not in the store
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -93,6 +100,8 @@ class IndexStats:
             "newest": self.newest.isoformat() if self.newest else None,
             "last_ingest": self.last_ingest,
             "undated": self.undated,
+            "removing": self.removing,
+            "missing_vectors": self.missing_vectors,
         }
 
 
@@ -147,6 +156,7 @@ class ArticleIndex:
         # up at 100k chunks, and neither changes until the generation does.
         self._search_cache: tuple[int, Collection | None, int] | None = None
         self._sites_cache: tuple[int, list[str]] | None = None
+        self._removing_cache: tuple[int, frozenset[str]] | None = None
         self._lexical_lock = threading.Lock()
 
     # --- connections, opened on first use -----------------------------------------------
@@ -170,7 +180,12 @@ class ArticleIndex:
         LangChain's indexing module costs `ask` half a second to import)."""
         from retrieval.records import CatalogRecordManager
 
-        return CatalogRecordManager(self.catalog, f"chroma/{self.settings.collection}")
+        return CatalogRecordManager(self.catalog, self.namespace)
+
+    @property
+    def namespace(self) -> str:
+        """The records' namespace: one per collection."""
+        return f"chroma/{self.settings.collection}"
 
     @cached_property
     def client(self) -> ClientAPI:
@@ -233,28 +248,35 @@ class ArticleIndex:
 
         With `chunks`, new chunk boundaries (other chunk settings) also count as a change.
         """
+        return self._plan(article, chunks)[0]
+
+    def _plan(self, article: Article, chunks: Sequence[Chunk] | None) -> tuple[Status, bool]:
+        """The article's status and whether it must be written. The same text stored but
+        not yet indexed (another run is storing it right now, or was killed) is
+        "unchanged", and written all the same, so that it is indexed when this run ends."""
         stored = self.catalog.get(article.id)
         if stored is None:
-            return "added"
-        if not stored.indexed or stored.content_hash != article.content_hash:
-            return "updated"
+            return "added", True
+        if stored.content_hash != article.content_hash:
+            return "updated", True
         if chunks is not None:
             offsets = [(c.position, c.start, c.end) for c in chunks]
             if offsets != self.catalog.chunks(article.id):
-                return "updated"
-        return "unchanged"
+                return "updated", True
+        return "unchanged", not stored.indexed
 
     def upsert(self, items: Sequence[tuple[Article, Sequence[Chunk]]]) -> list[UpsertOutcome]:
         """Store these articles and their chunks; unchanged ones cost nothing."""
         ids = [article.id for article, _ in items]
         if len(set(ids)) < len(ids):  # the same article twice: store in order, one at a time
             return [outcome for item in items for outcome in self.upsert([item])]
+        self.finish_removals()
         outcomes: list[UpsertOutcome] = []
         todo: list[tuple[Article, Sequence[Chunk]]] = []
         for article, chunks in items:
-            status = self.status(article, chunks)
-            outcomes.append(UpsertOutcome(article.id, status, len(chunks)))
-            if status != "unchanged":
+            status, write = self._plan(article, chunks)
+            outcomes.append(UpsertOutcome(article.id, status, len(chunks), article.title))
+            if write:
                 todo.append((article, chunks))
         if todo:
             _ = self.vectorstore  # refuse a mismatched embedder before touching the catalog
@@ -264,22 +286,45 @@ class ArticleIndex:
             self._index([article for article, _ in todo])
         return outcomes
 
-    def resume(self) -> int:
-        """Finish indexing articles an interrupted run left pending; return how many.
-
-        Articles stored before entities were tagged (or by another tagger) are tagged now.
-        """
-        pending = [s.article for s in self.catalog.all(indexed=False)]
+    def resume(self) -> list[UpsertOutcome]:
+        """Finish what interrupted runs left: the removals they started, the articles they
+        left pending, and articles whose vectors are gone from the store (a lost `chroma/`
+        folder). Articles stored before entities were tagged (or by another tagger) are
+        tagged now. Return the articles indexed again, as "resumed"."""
+        self.finish_removals()
+        missing = self.missing_vectors()
+        if missing:
+            self.catalog.requeue(missing, self.namespace, bump=_GENERATION)
+        pending = self.catalog.all(indexed=False)
         for start in range(0, len(pending), 32):
             self._bump_generation()
-            self._index(pending[start : start + 32])
+            self._index([s.article for s in pending[start : start + 32]])
+        self._tag_untagged()
+        return [
+            UpsertOutcome(s.article.id, "resumed", s.chunk_count, s.article.title) for s in pending
+        ]
+
+    def missing_vectors(self) -> list[str]:
+        """Indexed articles whose records say their vectors were written, but some are not
+        in the store (a lost `chroma/` folder, a server's collection dropped)."""
+        written = self.catalog.written_count(self.namespace)
+        if not written:
+            return []
+        with _store_errors(self.settings, "reading from"):
+            collection = find_collection(self.client, self.settings)
+            if collection is not None and collection.count() == written:
+                return []  # one vector per record, as a finished run leaves them
+            present = _vector_ids(collection) if collection is not None else set()
+        expected = self.catalog.written_keys(self.namespace)
+        return sorted({article for key, article in expected.items() if key not in present})
+
+    def _tag_untagged(self) -> None:
         untagged = self.entities.untagged(self.tagger.model_id)
         for start in range(0, len(untagged), 32):
             found = self.catalog.get_many(untagged[start : start + 32])
             self._tag(list(found.values()))
         if untagged:
             self._bump_generation()
-        return len(pending)
 
     def _tag(self, articles: Sequence[Article]) -> None:
         """Find and store the named entities of those articles the tagger hasn't tagged."""
@@ -306,7 +351,7 @@ class ArticleIndex:
                         metadata=chunk_metadata(article, chunk),
                     )
                 )
-        try:
+        with _store_errors(self.settings, "writing to"):
             langchain_index(
                 docs,
                 self.records,
@@ -317,14 +362,6 @@ class ArticleIndex:
                 key_encoder="sha256",
             )
             self._delete_unrecorded([a.id for a in articles])
-        except StoreError:
-            raise
-        except Exception as exc:
-            detail = " ".join(str(exc).split()) or type(exc).__name__  # one line
-            raise StoreError(
-                f"writing to {describe_location(self.settings)} failed: {detail}; nothing"
-                " stored is lost: run the same command again to finish"
-            ) from exc
         self.catalog.mark_indexed((a.id for a in articles), bump=_GENERATION)
 
     def _delete_unrecorded(self, article_ids: Sequence[str]) -> None:
@@ -338,19 +375,40 @@ class ArticleIndex:
             collection.delete(ids=strays)
 
     def remove(self, id_or_url: str) -> Article:
-        """Delete one article (by id or URL) and all its chunks."""
+        """Delete one article (by id or URL) and all its chunks.
+
+        The removal is marked first, so readers stop seeing the article at once and a
+        killed removal is finished by the next writer (`finish_removals`).
+        """
         stored = self.catalog.find(id_or_url)
         if stored is None:
             raise StoreError(f"no article with id or URL {id_or_url!r}; see `articlebot list`")
-        self._bump_generation()
-        article_id = stored.article.id
-        keys = self.records.list_keys(group_ids=[article_id])
-        collection = find_collection(self.client, self.settings)
-        if collection is not None:
-            collection.delete(where={"article_id": article_id})
-        self.records.delete_keys(keys)
-        self.catalog.delete(article_id)
+        self.catalog.start_removal(stored.article.id, bump=_GENERATION)
+        self.finish_removals()
         return stored.article
+
+    def finish_removals(self) -> int:
+        """Delete the vectors, records and rows of every article whose removal started;
+        return how many. Each writer calls this first: a killed `remove` ends here."""
+        article_ids = self.catalog.removals()
+        if not article_ids:
+            return 0
+        with _store_errors(self.settings, "writing to"):
+            collection = find_collection(self.client, self.settings)
+            for article_id in article_ids:
+                if collection is not None:
+                    collection.delete(where={"article_id": article_id})
+                self.catalog.finish_removal(article_id, self.namespace, bump=_GENERATION)
+        return len(article_ids)
+
+    def removing(self) -> frozenset[str]:
+        """Articles whose removal started: searches leave them out (looked up once per
+        generation; starting a removal bumps it)."""
+        generation = self.generation()
+        cached = self._removing_cache
+        if cached is None or cached[0] != generation:
+            cached = self._removing_cache = (generation, frozenset(self.catalog.removals()))
+        return cached[1]
 
     def reset_vectors(self) -> None:
         """Empty the vector store and mark every stored article for re-indexing.
@@ -358,6 +416,7 @@ class ArticleIndex:
         The article texts stay in the catalog, so nothing is lost: the caller re-chunks
         them (`upsert`) or, if interrupted, the next run's `resume` re-embeds them.
         """
+        self.finish_removals()
         self._bump_generation()
         self.catalog.mark_all_pending()
         drop_collection(self.client, self.settings)
@@ -432,7 +491,34 @@ class ArticleIndex:
             newest=newest,
             last_ingest=self.catalog.get_meta(_LAST_INGEST),
             undated=self.catalog.undated(),
+            removing=len(self.catalog.removals()),
+            missing_vectors=len(self.missing_vectors()),
         )
+
+
+@contextmanager
+def _store_errors(settings: Settings, doing: str) -> Iterator[None]:
+    """Turn what Chroma (or LangChain over it) raises into one `StoreError` line."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__  # one line
+        raise StoreError(
+            f"{doing} {describe_location(settings)} failed: {detail}; nothing stored is"
+            " lost: run the same command again to finish"
+        ) from exc
+
+
+def _vector_ids(collection: Collection, page: int = 5000) -> set[str]:
+    """Every vector id in the collection, a page at a time."""
+    ids: set[str] = set()
+    while True:
+        found = collection.get(include=[], limit=page, offset=len(ids))["ids"]
+        ids.update(found)
+        if len(found) < page:
+            return ids
 
 
 def _tree_size(settings: Settings) -> int:

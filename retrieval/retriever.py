@@ -119,6 +119,8 @@ class HybridRetriever:
             (None, []) if self.mode == "lexical" else self._dense(question, filters, pool)
         )
         lexical = self._lexical(question, filters, pool) if self.mode != "dense" else []
+        removing = self.index.removing()
+        dense, lexical = _drop_removed(dense, removing), _drop_removed(lexical, removing)
         alpha = {"hybrid": self.config.alpha, "dense": 1.0, "lexical": 0.0}[self.mode]
         fused = fuse(dense, lexical, alpha)
         hits = self._hits(fused, dict(dense), dict(lexical))
@@ -284,3 +286,14 @@ def _passes(site: str | None, published: date | None, filters: SearchFilters) ->
     if filters.since and (published is None or published < filters.since):
         return False
     return not (filters.until and (published is None or published > filters.until))
+
+
+# --- articles being removed: never quoted (kept apart from the scoring above) -------------
+def _drop_removed(
+    candidates: list[tuple[ChunkKey, float]], removing: frozenset[str]
+) -> list[tuple[ChunkKey, float]]:
+    """Leave out the chunks of articles whose removal started: a killed `remove` can leave
+    their vectors, and a BM25 index built before the removal may still hold them."""
+    if not removing:
+        return candidates
+    return [(key, score) for key, score in candidates if key[0] not in removing]

@@ -1,4 +1,9 @@
-"""Shared fixtures: a hermetic environment and settings pointed at a temporary data dir."""
+"""Shared fixtures: a hermetic environment and settings pointed at a temporary data dir.
+
+Tests marked `shared_data` read `../shared/data` (real articles the repository does not
+ship; `SHARED_DATA_DIR` names another place). Where it is missing they are deselected, with
+one line in the summary saying how many and why; under `CI=true` they run and fail.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from retrieval.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "samples"
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
 
 _PREFIXES = ("ARTICLEBOT_", "OPENAI_", "CHROMA_", "TELEGRAM_")
 
@@ -33,6 +38,38 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
 def settings(tmp_path: Path) -> Settings:
     """Settings for an isolated index under the test's temporary directory."""
     return Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+
+
+# -- tests that need ../shared/data ------------------------------------------------------------
+
+_DESELECTED_SHARED: list[str] = []
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "shared_data: reads ../shared/data (deselected when missing, unless CI=true)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the `shared_data` tests when the data is missing (not under CI)."""
+    if SHARED_DATA.is_dir() or _in_ci():
+        return
+    needing = [item for item in items if item.get_closest_marker("shared_data")]
+    if needing:
+        config.hook.pytest_deselected(items=needing)
+        items[:] = [item for item in items if not item.get_closest_marker("shared_data")]
+        _DESELECTED_SHARED.extend(item.nodeid for item in needing)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under CI, a `shared_data` test whose data is missing fails, saying why."""
+    if item.get_closest_marker("shared_data") and not SHARED_DATA.is_dir():
+        pytest.fail(f"this test needs the shared data at {SHARED_DATA}, which is missing")
 
 
 # -- reliability measurements: printed at the end of the run ---------------------------------
@@ -60,6 +97,12 @@ def report_measurement(request: pytest.FixtureRequest) -> Callable[[str], None]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _DESELECTED_SHARED:
+        count = len(_DESELECTED_SHARED)
+        terminalreporter.write_line(
+            f"{count} test{'s' if count > 1 else ''} deselected: {SHARED_DATA} is missing"
+            " (they read real articles the repository does not ship; with CI=true they fail)"
+        )
     if _MEASUREMENTS:
         terminalreporter.section("reliability measurements")
         for line in _MEASUREMENTS:

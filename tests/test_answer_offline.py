@@ -1,9 +1,14 @@
-"""The offline answerer on the real news article: correct, verbatim citations; honest refusals."""
+"""The offline answerer: correct, verbatim citations; honest refusals.
+
+Most tests use the sample articles the repository ships; the questions about a real news
+article (`../shared/data`, not shipped) are marked `shared_data`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -29,24 +34,37 @@ def load(settings: Settings, *paths: str) -> list[Article]:
     return articles
 
 
+def built_index(data_dir: Path, *sources: Path) -> ArticleIndex:
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    index = ArticleIndex(settings)
+    ingest_articles(load(settings, *map(str, sources)), index, settings)
+    return index
+
+
+@pytest.fixture(scope="module")
+def samples_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArticleIndex]:
+    """The sample articles the repository ships."""
+    index = built_index(tmp_path_factory.mktemp("samples"), SAMPLES_DIR / "articles")
+    yield index
+    index.close()
+
+
 @pytest.fixture(scope="module")
 def news_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArticleIndex]:
     """The real article plus the samples (so retrieval has something to choose from)."""
-    if not REAL_ARTICLE.exists():
-        pytest.skip("the shared article is not available")
-    data_dir = tmp_path_factory.mktemp("news")
-    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
-    index = ArticleIndex(settings)
-    ingest_articles(
-        load(settings, str(REAL_ARTICLE), str(SAMPLES_DIR / "articles")), index, settings
-    )
+    index = built_index(tmp_path_factory.mktemp("news"), REAL_ARTICLE, SAMPLES_DIR / "articles")
     yield index
     index.close()
 
 
 @pytest.fixture
-def answerer(news_index: ArticleIndex) -> OfflineAnswerer:
+def answerer(samples_index: ArticleIndex) -> OfflineAnswerer:
     """The composer alone: quotes, no attribution or conflict checks (news=False)."""
+    return OfflineAnswerer(HybridRetriever(samples_index), news=False)
+
+
+@pytest.fixture
+def news_answerer(news_index: ArticleIndex) -> OfflineAnswerer:
     return OfflineAnswerer(HybridRetriever(news_index), news=False)
 
 
@@ -74,10 +92,11 @@ def assert_cited(answer: Answer, expected: str, article_hint: str) -> None:
         ("When did the U.S. designate Harakat-al-Nujaba a terrorist organization?", "2019"),
     ],
 )
+@pytest.mark.shared_data
 def test_factual_questions_get_a_verbatim_citation(
-    answerer: OfflineAnswerer, question: str, expected: str
+    news_answerer: OfflineAnswerer, question: str, expected: str
 ) -> None:
-    assert_cited(answerer.answer(question), expected, "Iraq")
+    assert_cited(news_answerer.answer(question), expected, "Iraq")
 
 
 @pytest.mark.parametrize(
@@ -95,8 +114,9 @@ def test_off_topic_questions_are_refused(answerer: OfflineAnswerer, question: st
     assert answer.citations == ()
 
 
-def test_answers_stay_short(answerer: OfflineAnswerer) -> None:
-    answer = answerer.answer("What did Iraq's prime minister say about the American presence?")
+@pytest.mark.shared_data
+def test_answers_stay_short(news_answerer: OfflineAnswerer) -> None:
+    answer = news_answerer.answer("What did Iraq's prime minister say about the American presence?")
     assert answer.found
     text_without_markers = answer.text.replace("[1]", "").replace("[2]", "")
     assert len(text_without_markers) <= 320

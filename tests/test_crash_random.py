@@ -115,7 +115,7 @@ def test_vectors_written_before_their_records_are_dropped_by_the_next_run(
     )
     first.close()
     second = ArticleIndex(settings, HashEmbedder())
-    assert second.resume() == 1
+    assert len(second.resume()) == 1
     ids = sorted(second.vectorstore._collection.get(where={"article_id": article.id})["ids"])
     assert "stray-1" not in ids and len(ids) == len(chunker.split(changed))
     assert ids == sorted(second.records.list_keys(group_ids=[article.id])) != kept

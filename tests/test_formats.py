@@ -130,9 +130,8 @@ def test_txt_without_header_first_line_is_title(tmp_path: Path, settings: Settin
     assert article.url is None and article.site is None and article.published is None
 
 
+@pytest.mark.shared_data
 def test_real_article_loads(settings: Settings) -> None:
-    if not REAL_ARTICLE.exists():
-        pytest.skip("shared article data not available")
     article = load_one(REAL_ARTICLE, settings)
     assert article.title.startswith("Iraq’s prime minister seeks to end US troop presence")
     assert "Harakat-al-Nujaba" in article.text

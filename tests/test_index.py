@@ -143,7 +143,7 @@ def test_interrupted_write_is_completed_by_resume(settings: Settings) -> None:
     first.catalog.put_pending(a, CHUNKER.split(a))  # as if killed before embedding
     first.close()
     second = ArticleIndex(settings, HashEmbedder())
-    assert second.resume() == 1
+    assert len(second.resume()) == 1
     assert second.catalog.get(a.id).indexed  # type: ignore[union-attr]
     assert len(vector_ids(second, a.id)) == len(CHUNKER.split(a))
     assert [o.status for o in second.upsert(items(a))] == ["unchanged"]
@@ -160,7 +160,7 @@ def test_other_embedder_is_refused_until_rebuild(settings: Settings) -> None:
         other.upsert(items(make_article(2)))
     other.reset_vectors()
     assert other.catalog.get(a.id) is not None  # texts survive the reset
-    assert other.resume() == 1
+    assert len(other.resume()) == 1
     assert other.stats().embedder == "test-hash-32"
     assert other.stats().chunks == len(CHUNKER.split(a))
     other.close()

@@ -1,0 +1,160 @@
+"""The catalog's versioned schema: a catalog made before versioning is migrated with its
+data; one from a newer articlebot is refused in one line."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from retrieval.schema import CURRENT, MIGRATIONS
+from tests.fakes.harness import articlebot_command
+
+# The layout as articlebot wrote it before the schema had a version (retrieval/catalog.py at
+# e527f5c), copied here so that later edits of the code cannot change what is tested.
+UNVERSIONED_LAYOUT = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    url TEXT,
+    site TEXT,
+    author TEXT,
+    published TEXT,
+    ingested_at TEXT NOT NULL,
+    source TEXT,
+    content_hash TEXT NOT NULL,
+    indexed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE TABLE IF NOT EXISTS chunks (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    PRIMARY KEY (article_id, position)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    group_id TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (namespace, key)
+);
+CREATE INDEX IF NOT EXISTS records_group ON records(namespace, group_id, updated_at);
+"""
+TEXT = "The ferry to Wend runs six times a day. A ticket costs less than a bus fare."
+
+
+def unversioned_catalog(data_dir: Path) -> Path:
+    """A catalog as the code before versioning left it: one indexed article, its two
+    chunks, their records and the generation."""
+    data_dir.mkdir(parents=True)
+    path = data_dir / "catalog.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(UNVERSIONED_LAYOUT)
+        conn.execute(
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            (
+                "https://gazette.example/ferry",
+                "Ferry to Wend",
+                TEXT,
+                "https://gazette.example/ferry",
+                "The Coastal Gazette",
+                "Mara Quill",
+                "2026-03-04",
+                "2026-03-05T10:00:00+00:00",
+                "gazette.html",
+                "hash-1",
+            ),
+        )
+        conn.executemany(
+            'INSERT INTO chunks (article_id, position, start, "end") VALUES (?, ?, ?, ?)',
+            [
+                ("https://gazette.example/ferry", 0, 0, 39),
+                ("https://gazette.example/ferry", 1, 40, 76),
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO records VALUES (?, ?, ?, ?)",
+            [("chroma/articles", f"key-{n}", "https://gazette.example/ferry", 1.5) for n in (0, 1)],
+        )
+        conn.execute("INSERT INTO meta VALUES ('generation', '7')")
+    conn.close()
+    return path
+
+
+def test_a_catalog_from_before_versioning_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
+    path = unversioned_catalog(tmp_path / "data")
+    listed = subprocess.run(
+        articlebot_command("--data-dir", str(tmp_path / "data"), "list", "--json"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    [article] = json.loads(listed.stdout)
+    assert (article["title"], article["chars"], article["chunks"]) == ("Ferry to Wend", 76, 2)
+    assert article["indexed"] and article["site"] == "The Coastal Gazette"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT
+        assert conn.execute("SELECT text, content_hash FROM articles").fetchall() == [
+            (TEXT, "hash-1")
+        ]
+        assert conn.execute('SELECT start, "end" FROM chunks ORDER BY position').fetchall() == [
+            (0, 39),
+            (40, 76),
+        ]
+        assert conn.execute("SELECT key, group_id FROM records ORDER BY key").fetchall() == [
+            ("key-0", "https://gazette.example/ferry"),
+            ("key-1", "https://gazette.example/ferry"),
+        ]
+        assert conn.execute("SELECT value FROM meta").fetchall() == [("7",)]
+        assert conn.execute("SELECT COUNT(*) FROM removals").fetchone()[0] == 0  # step 1
+    conn.close()
+
+
+def test_opening_a_current_catalog_again_changes_nothing(tmp_path: Path) -> None:
+    path = unversioned_catalog(tmp_path / "data")
+    command = articlebot_command("--data-dir", str(tmp_path / "data"), "list", "--json")
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    with sqlite3.connect(path) as conn:
+        schema = conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
+    conn.close()
+    second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert first.returncode == second.returncode == 0 and first.stdout == second.stdout
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == schema
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT
+    conn.close()
+
+
+def test_a_catalog_from_a_newer_articlebot_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = unversioned_catalog(tmp_path / "data")
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {CURRENT + 1}")
+    conn.close()
+    for command in ("list", "stats"):
+        run = subprocess.run(
+            articlebot_command("--data-dir", str(tmp_path / "data"), command),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 1
+        assert run.stderr.splitlines() == [
+            f"Error: the article catalog at {path} has schema version {CURRENT + 1}, newer than"
+            f" this articlebot understands ({CURRENT}); upgrade articlebot to use it"
+        ]
+    with sqlite3.connect(path) as conn:  # left as it was
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT + 1
+        assert conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 1
+    conn.close()
+
+
+def test_migration_steps_are_numbered_one_by_one() -> None:
+    assert [step.version for step in MIGRATIONS] == list(range(1, CURRENT + 1))
+    assert all(step.why and step.statements for step in MIGRATIONS)
