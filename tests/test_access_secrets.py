@@ -21,6 +21,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ from tests.fakes.harness import (
     town_question,
 )
 from tests.fakes.http_server import ArticleServer
+from tests.fakes.loopback import loopback_fetcher
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
 
@@ -326,9 +328,12 @@ def outside_server() -> Iterator[ArticleServer]:
 OUTSIDE = (ipaddress.ip_network("127.0.0.2/32"),)
 
 
-def guarded(settings: Settings, resolver: Any = None) -> Fetcher:
+def guarded(settings: Settings, resolver: Any = None) -> AbstractContextManager[Fetcher]:
+    """A guarded fetcher whose client could not leave loopback even if the guard failed."""
     extra = {"resolver": resolver} if resolver else {}
-    return Fetcher(settings, allow_private_addresses=False, allowed_networks=OUTSIDE, **extra)
+    return loopback_fetcher(
+        settings, allow_private_addresses=False, allowed_networks=OUTSIDE, **extra
+    )
 
 
 def canary(server: ArticleServer) -> str:

@@ -14,6 +14,7 @@ from retrieval.errors import SourceError
 from retrieval.settings import Settings
 from tests.fakes import http_server
 from tests.fakes.http_server import ArticleServer
+from tests.fakes.loopback import loopback_fetcher
 
 article_server = http_server.article_server  # the fixture
 
@@ -164,7 +165,7 @@ def test_guard_refuses_private_hosts(
     settings: Settings, article_server: ArticleServer, url: str
 ) -> None:
     url = url.format(port=article_server.port)
-    with Fetcher(settings, allow_private_addresses=False) as fetcher:
+    with loopback_fetcher(settings, allow_private_addresses=False) as fetcher:
         reason = fetch_error(fetcher, url)
     assert reason.startswith("refused: ") and "private or reserved address" in reason
     assert not [r for r in article_server.requests if r.path == "/latest/meta-data/"]
@@ -173,7 +174,9 @@ def test_guard_refuses_private_hosts(
 def test_guard_checks_every_redirect_hop(settings: Settings, article_server: ArticleServer) -> None:
     # The server itself is allowed here; the hop it redirects to is not.
     url = article_server.url("/redirect-to?url=http://169.254.169.254/latest/meta-data/")
-    with Fetcher(settings, allow_private_addresses=False, allowed_networks=LOOPBACK) as fetcher:
+    with loopback_fetcher(
+        settings, allow_private_addresses=False, allowed_networks=LOOPBACK
+    ) as fetcher:
         reason = fetch_error(fetcher, url)
     assert reason == (
         "redirect to http://169.254.169.254/latest/meta-data/: refused: '169.254.169.254' "
@@ -189,7 +192,7 @@ def test_guard_uses_the_checked_address(settings: Settings, article_server: Arti
         return list(answers[host])
 
     url = f"http://news.example:{article_server.port}/echo-host"
-    with Fetcher(
+    with loopback_fetcher(
         settings, allow_private_addresses=False, allowed_networks=LOOPBACK, resolver=fake_dns
     ) as fetcher:
         fetched = fetcher.fetch(url)
@@ -203,7 +206,7 @@ def test_guard_reports_unresolvable_hosts(settings: Settings) -> None:
     def no_dns(host: str, port: int) -> list[IPAddress]:
         raise OSError("Name or service not known")
 
-    with Fetcher(settings, allow_private_addresses=False, resolver=no_dns) as fetcher:
+    with loopback_fetcher(settings, allow_private_addresses=False, resolver=no_dns) as fetcher:
         assert fetch_error(fetcher, "https://nowhere.example/") == (
             "could not resolve host 'nowhere.example'"
         )
