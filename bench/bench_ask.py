@@ -111,7 +111,7 @@ def measure(index: ArticleIndex, queries: int) -> dict[str, tuple[float, float]]
     for i in range(queries):
         q = QUESTIONS[i % len(QUESTIONS)]
         # A new answerer per query, built as `articlebot ask` builds it: the questions
-        # repeat, and its memo of searches would otherwise hide their cost.
+        # repeat, and its cache of sentence vectors would otherwise hide their cost.
         answerer = make_answerer(index.settings, index)
         sentences = [s.text for s in HybridRetriever(index).retrieve(q).sentences[:8]]
         t = time.perf_counter()

@@ -4,7 +4,7 @@
 
 Same index as bench_ask.py (the samples plus seeded filler chunks with random vectors).
 "plain" is the offline answerer alone; "news" is it wrapped by the news layer (dates,
-outlets, syndicated copies, conflicts; its passages come from the search memo); "timeline"
+outlets, syndicated copies, conflicts over the answer's own retrieval); "timeline"
 is `timeline()` of a sample story. Prints p50/p95 in milliseconds.
 """
 
@@ -45,16 +45,6 @@ def timed(
     return {name: (statistics.median(t), pct(t, 0.95)) for name, t in times.items()}
 
 
-def fresh(retriever: NewsRetriever, call: Callable[[str], Answer]) -> Callable[[str], Answer]:
-    """`call`, with the retriever's memo emptied first: no help from an identical search."""
-
-    def run(question: str) -> Answer:
-        retriever.forget()
-        return call(question)
-
-    return run
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -69,12 +59,12 @@ def main() -> None:
             add_filler(index, size, index.embedder.dimension)
             index.finish_run()
             total = index.stats().chunks
-            plain = OfflineAnswerer(HybridRetriever(index))
+            plain = OfflineAnswerer(HybridRetriever(index), news=False)
             retriever = NewsRetriever(index)
             news = NewsAnswerer(OfflineAnswerer(retriever), retriever, quoting=True)
-            calls = {"plain": plain.answer, "news": fresh(retriever, news.answer)}
+            calls = {"plain": plain.answer, "news": news.answer}
             rows = timed(calls, QUESTIONS, args.queries)
-            rows |= timed({"timeline": fresh(retriever, news.timeline)}, TOPICS, args.queries)
+            rows |= timed({"timeline": news.timeline}, TOPICS, args.queries)
             for name, (p50, p95) in rows.items():
                 print(f"{total:>8} {name:<9} {p50:>8.1f} {p95:>8.1f}")
             index.close()

@@ -46,6 +46,7 @@ from retrieval.answer import Answerer, SearchFilters  # noqa: E402
 from retrieval.answer_offline import OfflineAnswerer  # noqa: E402
 from retrieval.embedders import TokenStates  # noqa: E402
 from retrieval.embedders.onnx import OnnxEmbedder  # noqa: E402
+from retrieval.entities import Entity, SpacyTagger  # noqa: E402
 from retrieval.index import embedding_text  # noqa: E402
 from retrieval.lexical import LexicalIndex  # noqa: E402
 from retrieval.retriever import HybridRetriever, Mode  # noqa: E402
@@ -132,6 +133,18 @@ class _Catalog:
         return [(a.id, a.site, a.published) for a in self.articles.values()]
 
 
+class _Entities:
+    """The articles' named entities, tagged once per run by the shipped tagger."""
+
+    def __init__(self, articles: dict[str, Article]) -> None:
+        ids = list(articles)
+        found = SpacyTagger().tag([articles[i].text for i in ids])
+        self.spans: dict[str, list[Entity]] = dict(zip(ids, found, strict=True))
+
+    def of(self, article_ids: Sequence[str]) -> dict[str, list[Entity]]:
+        return {i: self.spans[i] for i in article_ids if i in self.spans}
+
+
 class MemIndex:
     """What the retriever needs of an `ArticleIndex`, held in memory."""
 
@@ -144,6 +157,7 @@ class MemIndex:
     ) -> None:
         self.embedder = embedder
         self.catalog = _Catalog(articles, chunks)
+        self.entities = _Entities(articles)
         self._collection = _Collection(chunks, vecs)
         keys = [(c.article_id, c.position) for c in chunks]
         self._lexical = LexicalIndex.build(
@@ -161,6 +175,9 @@ class MemIndex:
 
     def generation(self) -> int:
         return 0
+
+    def removing(self) -> frozenset[str]:
+        return frozenset()  # nothing is being removed from an in-memory split
 
 
 AnswererFactory = Callable[[HybridRetriever], Answerer]

@@ -17,7 +17,6 @@ attributed to its outlet and date, here, once (`datelines.attributed`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -31,13 +30,11 @@ from retrieval.prompts import REFUSAL, defang_markers
 from retrieval.question import Question
 from retrieval.refusal import RefusalModel, evidence_of
 from retrieval.retriever import HybridRetriever, Retrieval
-from retrieval.scoring import FUNCTION_WORDS, minmax, stems
+from retrieval.scoring import minmax, shared_words
 from retrieval.sentence_rank import UNIT_BONUS, Sentence
 from retrieval.stories import Stories
 from retrieval.syndication import CopyFinder, merge_syndicated, merged
 from retrieval.types import Answer, Article, Citation
-
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,20 +206,10 @@ def lead_item(question: Question, sentence: Sentence) -> str | None:
     for label in question.labels:
         named = [e for e in fresh if e.label == label]
         if named:
-            anchors = _anchors(question, text, sentence)
+            anchors = shared_words(question.text, text, sentence.start, sentence.end)
             best = min(named, key=lambda e: min((abs(e.start - a) for a in anchors), default=0))
             return text[best.start : best.end]
     return None
-
-
-def _anchors(question: Question, text: str, sentence: Sentence) -> list[int]:
-    """Offsets of the sentence's words that the question also uses."""
-    wanted = set(stems(question.text, FUNCTION_WORDS))
-    return [
-        m.start()
-        for m in _WORD.finditer(text, sentence.start, sentence.end)
-        if set(stems(m.group())) & wanted
-    ]
 
 
 def _newest_first(chosen: list[_Candidate], filters: SearchFilters | None) -> list[_Candidate]:

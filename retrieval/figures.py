@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from retrieval.scoring import FUNCTION_WORDS, stems
+from retrieval.scoring import shared_words, stems
 
 Kind = Literal["count", "amount", "date"]
 
@@ -141,10 +141,8 @@ def pick(kind: Asked, sentence: str, question: str) -> Value | None:
         return None
     if kind.kind == "count":
         return found[0]
-    wanted = set(stems(question, FUNCTION_WORDS))
-    anchor = next(
-        (m.start() for m in _WORD.finditer(sentence) if set(stems(m.group())) & wanted), None
-    )
-    if anchor is None:
+    anchors = shared_words(question, sentence)
+    if not anchors:
         return None
+    anchor = anchors[0]
     return next((v for v in found if v.start >= anchor), found[0])

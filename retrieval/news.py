@@ -3,7 +3,7 @@
 `NewsAnswerer` wraps the offline or the LLM answerer (`make_answerer` does it) and adds,
 around the same retrieval:
 
-* recency: "latest", "now", "still"... questions prefer the newest reports (`recency.py`);
+* recency: "latest", "now", "still"... questions prefer the newest reports (`Question.recent`);
 * outlets: "According to the Valley Wire, ...?" searches that outlet's reports
   (`outlets.py`), and "And according to the Harbour Ledger?" asks the last question again,
   of that outlet;
@@ -30,7 +30,7 @@ from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.condense import condense, date_window
 from retrieval.datelines import outlet, with_as_of
 from retrieval.outlets import might_name_outlet, named_outlet
-from retrieval.recency import wants_recent
+from retrieval.question import read, timeline_topic
 from retrieval.retriever import HybridRetriever, Retrieval
 from retrieval.scoring import FUNCTION_WORDS, stems
 from retrieval.stories import Stories
@@ -41,7 +41,6 @@ from retrieval.timeline import (
     extractive,
     reports,
     timeline_question,
-    timeline_topic,
 )
 from retrieval.types import Answer, Hit
 
@@ -156,7 +155,7 @@ class NewsAnswerer(Answerer):
     ) -> SearchFilters:
         """The filters with the question's recency and the conversation's window."""
         result = filters
-        if wants_recent(question):
+        if read(question).recent:
             result = replace(result, prefer_recent=True)
         window = date_window(question, history)
         if window is not None:

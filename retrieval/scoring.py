@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +21,7 @@ __all__ = [
     "minmax",
     "recency_boost",
     "sentence_score",
+    "shared_words",
     "shingles",
     "stems",
 ]
@@ -91,6 +93,21 @@ def sentence_score(terms: QueryTerms, sentence: str) -> float:
         shared = terms.bigrams & set(zip(sequence, sequence[1:], strict=False))
         score += BIGRAM_BONUS * len(shared) / len(terms.bigrams)
     return score
+
+
+_QUESTION_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def shared_words(question: str, text: str, start: int = 0, end: int | None = None) -> list[int]:
+    """Offsets of the words of `text[start:end]` whose stems the question's content uses:
+    where a sentence talks about what was asked (an answer's item sits near them)."""
+    wanted = set(stems(question, FUNCTION_WORDS))
+    stop = len(text) if end is None else end
+    return [
+        m.start()
+        for m in _QUESTION_WORD.finditer(text, start, stop)
+        if set(stems(m.group())) & wanted
+    ]
 
 
 def minmax(values: Sequence[float]) -> list[float]:

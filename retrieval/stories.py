@@ -45,6 +45,7 @@ class Stories:
         self.lexical = lexical
         self._names: dict[str, frozenset[str]] = {}
         self._weights: dict[str, float] = {}
+        self._texts: dict[str, set[str]] = {}
 
     def same(self, a: Article, b: Article) -> bool:
         """True for two reports of one story (or near-copies of one text)."""
@@ -56,7 +57,14 @@ class Stories:
             smaller = min(self._mass(first), self._mass(second))
             if smaller > 0 and self._mass(first & second) / smaller >= SAME_STORY:
                 return True
-        return containment(shingles(a.text), shingles(b.text)) >= NEAR_DUPLICATE
+        return containment(self._shingles(a), self._shingles(b)) >= NEAR_DUPLICATE
+
+    def _shingles(self, article: Article) -> set[str]:
+        """An article's word 3-grams, made once per answer (one article is compared with
+        every other report found)."""
+        if article.id not in self._texts:
+            self._texts[article.id] = shingles(article.text)
+        return self._texts[article.id]
 
     def _mass(self, found: frozenset[str]) -> float:
         return sum(self._weight(name) for name in found)

@@ -33,25 +33,6 @@ MIN_COVERAGE = 0.5  # share of the topic's IDF mass a report's best sentence mus
 COVERAGE_RATIO = 0.6  # ... and this share of the best report's
 LEDE_RATIO = 0.75  # the event is the earliest sentence this close to the article's best
 
-_CUES = [
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"^\s*(?:and\s+|so\s+)?what(?:'s|’s|\s+has|\s+had|\s+is)?\s+(?:been\s+)?happen(?:ed|ing)"
-        r"\s+(?:with|to|at|in|on|about|over|around)\s+(?P<topic>.+?)[\s?.!]*$",
-        r"^\s*(?:please\s+)?(?:give me\s+|show me\s+|make\s+)?(?:a\s+|the\s+)?"
-        r"(?:timeline|chronology)\s+(?:of|for|on|about)\s+(?P<topic>.+?)[\s?.!]*$",
-        r"^\s*how did\s+(?P<topic>.+?)\s+(?:unfold|develop|evolve)[\s?.!]*$",
-    )
-]
-
-
-def timeline_topic(question: str) -> str | None:
-    """The topic of a question that asks for a timeline ("What happened with X?"), or None."""
-    for cue in _CUES:
-        if match := cue.match(question):
-            return match.group("topic").strip()
-    return None
-
 
 def timeline_question(topic: str) -> str:
     """The question that asks for `topic`'s timeline (what /timeline X sends)."""

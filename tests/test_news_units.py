@@ -14,8 +14,8 @@ from retrieval.datelines import attributed, dateline, outlet, with_as_of
 from retrieval.figures import asked, pick, values
 from retrieval.lexical import LexicalIndex
 from retrieval.news import spread
-from retrieval.recency import wants_recent
-from retrieval.timeline import timeline_question, timeline_topic
+from retrieval.question import read, timeline_topic
+from retrieval.timeline import timeline_question
 from retrieval.types import Answer, Article, Chunk, Citation, Hit
 
 
@@ -105,7 +105,7 @@ def test_amounts_and_unasked_questions() -> None:
     ],
 )
 def test_recency_cues(question: str, recent: bool) -> None:
-    assert wants_recent(question) is recent
+    assert read(question).recent is recent
 
 
 @pytest.mark.parametrize(
