@@ -1,6 +1,8 @@
-"""Fit the offline answerer's refusal model (retrieval/refusal.py) on the dev set, and check it.
+"""Fit the offline answerer's refusal model (retrieval/refusal.py) on the dev set and the news
+dev set's tune part, and check it.
 
-Run: `.venv/bin/python bench/fit_refusal.py [--seeds 0 1 2 3 4] [--target 0.08]`.
+Run: `.venv/bin/python bench/fit_refusal.py [--sets dev news-tune] [--seeds 0 1 2 3 4]
+[--target 0.08]`.
 
 For every hold-out seed, every question goes through the real retriever (bench/quality.py's
 in-memory index); its `Evidence` is recorded with its label: 1 = answerable and its article
@@ -35,8 +37,9 @@ from quality import Harness  # noqa: E402
 from bot.evaluation import contains_answer, without_markers  # noqa: E402
 from retrieval.answer import SearchFilters  # noqa: E402
 from retrieval.answer_offline import OfflineAnswerer  # noqa: E402
+from retrieval.news import NewsRetriever  # noqa: E402
 from retrieval.refusal import Evidence, RefusalModel, evidence_of  # noqa: E402
-from retrieval.retriever import HybridRetriever, Mode  # noqa: E402
+from retrieval.retriever import Mode  # noqa: E402
 
 FULL = ("top_cosine", "coverage", "sentence_cosine", "lead", "match")
 DENSE = ("top_cosine", "coverage", "sentence_cosine", "lead")
@@ -45,6 +48,7 @@ LEXICAL = ("coverage", "lead")
 
 @dataclass(frozen=True)
 class Row:
+    set: str
     seed: int
     article: str
     group: str
@@ -52,19 +56,21 @@ class Row:
     contained: bool  # the answer (never refused) contains a gold answer
 
 
-def collect(harness: Harness, seeds: list[int], mode: Mode) -> list[Row]:
+def collect(harness: Harness, name: str, seeds: list[int], mode: Mode) -> list[Row]:
     never = RefusalModel(min_probability=0.0)
     rows = []
     for seed in seeds:
         split = harness.split(seed)
-        retriever = HybridRetriever(split.index, mode)  # type: ignore[arg-type]
+        retriever = NewsRetriever(split.index, mode)  # type: ignore[arg-type]
         answerer = OfflineAnswerer(retriever, refusal=never)
         filters = SearchFilters(k=harness.settings.top_k)
         for q, group in split.questions:
+            if q.history:  # a follow-up is judged on its condensed form: not a fitting row
+                continue
             evidence = evidence_of(retriever.retrieve(q.question, filters))
             text = without_markers(answerer.answer(q.question, filters=filters).text)
             ok = bool(q.answers) and contains_answer(text, q.answers)
-            rows.append(Row(seed, q.article_id or "", group, evidence, ok))
+            rows.append(Row(name, seed, f"{name}:{q.article_id}", group, evidence, ok))
     return rows
 
 
@@ -88,8 +94,8 @@ def logit(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def report(name: str, rows: list[Row], answered: np.ndarray) -> None:
-    for seed in sorted({r.seed for r in rows}):
-        idx = [i for i, r in enumerate(rows) if r.seed == seed]
+    for part, seed in sorted({(r.set, r.seed) for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r.seed == seed and r.set == part]
         inside = [i for i in idx if rows[i].group == "answerable"]
         held = [i for i in idx if rows[i].group == "held_out"]
         unans = [i for i in idx if rows[i].group == "unanswerable"]
@@ -98,9 +104,27 @@ def report(name: str, rows: list[Row], answered: np.ndarray) -> None:
         un = np.mean([not answered[i] for i in unans])
         contain = np.mean([answered[i] and rows[i].contained for i in inside])
         print(
-            f"  {name:<10} seed {seed}: false refusals {fr:.3f}  out-of-corpus refused {ooc:.3f}"
-            f"  unanswerable refused {un:.3f}  containment {contain:.3f}"
+            f"  {name:<10} {part:<9} seed {seed}: false refusals {fr:.3f}"
+            f"  out-of-corpus refused {ooc:.3f}  unanswerable refused {un:.3f}"
+            f"  containment {contain:.3f}"
         )
+
+
+def curve(rows: list[Row], logits: np.ndarray, answerable: np.ndarray) -> None:
+    """The trade-off: each set's false refusals and out-of-corpus refusals as the threshold
+    moves (in-sample; the threshold named by the share of all answerables it refuses)."""
+    parts = sorted({r.set for r in rows})
+    print("  trade-off (in-sample): target | " + " | ".join(f"{p} FR / OOC" for p in parts))
+    for target in (0.02, 0.04, 0.06, 0.08, 0.10, 0.12, 0.15, 0.20):
+        threshold = np.quantile(answerable, target)
+        cells = []
+        for part in parts:
+            inside = [i for i, r in enumerate(rows) if r.set == part and r.group == "answerable"]
+            held = [i for i, r in enumerate(rows) if r.set == part and r.group == "held_out"]
+            fr = np.mean([logits[i] < threshold for i in inside])
+            ooc = np.mean([logits[i] < threshold for i in held])
+            cells.append(f"{fr:.3f} / {ooc:.3f}")
+        print(f"  {target:.2f} | " + " | ".join(cells))
 
 
 def evaluate(rows: list[Row], names: tuple[str, ...], target: float) -> None:
@@ -123,12 +147,14 @@ def evaluate(rows: list[Row], names: tuple[str, ...], target: float) -> None:
     coefficients = ", ".join(f"{n} {v:.3f}" for n, v in zip(names, w[:-1], strict=True))
     print(f"  weights: {coefficients}; bias {w[-1]:.3f}")
     print(f"  threshold (logit) {threshold:.3f}: bias with the threshold {w[-1] - threshold:.3f}")
+    curve(rows, logit(matrix(rows, names), w), logit(x[y == 1], w))
     weights = ", ".join(f"{v:.3f}" for v in w[:-1])
     print(f"  LogisticModel(({weights}), {w[-1] - threshold:.3f})")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--sets", nargs="+", default=["dev", "news-tune"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--target", type=float, default=0.08, help="false-refusal quantile")
     ap.add_argument("--rows", type=Path, help="pickle of collected rows: reused if it exists")
@@ -136,9 +162,11 @@ def main() -> None:
     if args.rows and args.rows.exists():
         hybrid, lexical = pickle.loads(args.rows.read_bytes())
     else:
-        harness = Harness()
-        hybrid = collect(harness, args.seeds, "hybrid")
-        lexical = collect(harness, args.seeds, "lexical")
+        hybrid, lexical = [], []
+        for name in args.sets:
+            harness = Harness(name=name)
+            hybrid += collect(harness, name, args.seeds, "hybrid")
+            lexical += collect(harness, name, args.seeds, "lexical")
         if args.rows:
             args.rows.write_bytes(pickle.dumps((hybrid, lexical)))
     for names, rows in ((FULL, hybrid), (DENSE, hybrid), (LEXICAL, lexical)):

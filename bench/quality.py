@@ -34,19 +34,22 @@ from bot.evaluation import (  # noqa: E402
     Group,
     ModeMetrics,
     QuestionResult,
+    contains_answer,
     first_hit_rank,
     group_of,
     hold_out,
-    load_articles,
+    load_any_articles,
     load_questions,
+    load_stories,
     summarize,
+    without_markers,
 )
 from ingest.chunk import Chunker  # noqa: E402
-from retrieval.answer import Answerer, SearchFilters  # noqa: E402
-from retrieval.answer_offline import OfflineAnswerer  # noqa: E402
+from retrieval.answer import Answerer, SearchFilters, Turn  # noqa: E402
 from retrieval.embedders import TokenStates  # noqa: E402
 from retrieval.embedders.onnx import OnnxEmbedder  # noqa: E402
 from retrieval.entities import Entity, SpacyTagger  # noqa: E402
+from retrieval.factory import make_answerer  # noqa: E402
 from retrieval.index import embedding_text  # noqa: E402
 from retrieval.lexical import LexicalIndex  # noqa: E402
 from retrieval.retriever import HybridRetriever, Mode  # noqa: E402
@@ -54,6 +57,16 @@ from retrieval.settings import Settings  # noqa: E402
 from retrieval.types import Article, Chunk  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "eval"
+NEWS = ROOT / "samples" / "news-dev"
+REAL = ROOT.parent / "shared" / "data" / "articles"
+#: The question sets this harness knows: (article sources, questions, stories or None).
+#: The real article is asked among the news dev set's articles, as a user's would be.
+SETS: dict[str, tuple[tuple[Path, ...], Path, Path | None]] = {
+    "dev": ((DATA / "articles.jsonl",), DATA / "questions.jsonl", None),
+    "news-tune": ((NEWS / "articles",), NEWS / "questions-tune.jsonl", NEWS / "stories.jsonl"),
+    "news-test": ((NEWS / "articles",), NEWS / "questions-test.jsonl", NEWS / "stories.jsonl"),
+    "real": ((REAL, NEWS / "articles"), NEWS / "real-article.jsonl", NEWS / "stories.jsonl"),
+}
 CACHE = Path("/tmp/articlebot_quality")
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 
@@ -64,6 +77,7 @@ class CachedEmbedder:
     def __init__(self) -> None:
         self.model = OnnxEmbedder.minilm()
         self.memory: dict[str, np.ndarray] = {}
+        self.model_id = self.model.model_id
 
     def many(self, texts: list[str]) -> np.ndarray:
         key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:20]
@@ -176,6 +190,9 @@ class MemIndex:
     def generation(self) -> int:
         return 0
 
+    def sites(self) -> list[str]:
+        return sorted({a.site for a in self.catalog.articles.values() if a.site})
+
     def removing(self) -> frozenset[str]:
         return frozenset()  # nothing is being removed from an in-memory split
 
@@ -195,10 +212,13 @@ class Split:
 class Harness:
     """The dev set, chunked and embedded once, split by seed on demand."""
 
-    def __init__(self, settings: Settings | None = None, data: Path = DATA) -> None:
+    def __init__(self, settings: Settings | None = None, name: str = "dev") -> None:
         self.settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
-        self.articles = load_articles(data / "articles.jsonl")
-        self.questions = load_questions(data / "questions.jsonl", {a.id for a in self.articles})
+        articles, questions, stories = SETS[name]
+        self.articles = [a for path in articles for a in load_any_articles(path, self.settings)]
+        ids = {a.id for a in self.articles}
+        self.questions = load_questions(questions, ids)
+        self.stories = tuple(frozenset(s) for s in load_stories(stories, ids)) if stories else ()
         chunker = Chunker(self.settings.chunk_size, self.settings.chunk_overlap)
         self.chunks = [c for a in self.articles for c in chunker.split(a)]
         by_id = {a.id: a for a in self.articles}
@@ -210,7 +230,8 @@ class Harness:
 
     def split(self, seed: int, out_of_corpus: float = 0.2) -> Split:
         if seed not in self._splits:
-            held = hold_out([a.id for a in self.articles], out_of_corpus, seed)
+            ids = [a.id for a in self.articles]
+            held = hold_out(ids, out_of_corpus, seed, self.stories)
             kept = {a.id: a for a in self.articles if a.id not in held}
             rows = [i for i, c in enumerate(self.chunks) if c.article_id in kept]
             index = MemIndex(kept, [self.chunks[i] for i in rows], self.vecs[rows], self.embedder)
@@ -229,23 +250,23 @@ class Harness:
         """Every question of the split through retrieval (for recall) and the answerer."""
         split = self.split(seed)
         retriever = retriever or HybridRetriever(split.index, mode)  # type: ignore[arg-type]
-        answerer = (make or default_answerer)(retriever)
+        answerer = make(retriever) if make else make_answerer(self.settings, split.index, mode)  # type: ignore[arg-type]
         filters = SearchFilters(k=self.settings.top_k)
         results = []
         for question, group in split.questions:
             rank = None
-            if group == "answerable":
+            if group == "answerable" and not question.history:
                 hits = retriever.search(question.question, SearchFilters(k=k))
                 rank = first_hit_rank(hits, question.article_id, question.answers)
+            history = [
+                Turn(earlier, answerer.answer(earlier, filters=filters).text)
+                for earlier in question.history
+            ]
             started = time.perf_counter()
-            answer = answerer.answer(question.question, filters=filters)
+            answer = answerer.answer(question.question, history, filters=filters)
             ms = (time.perf_counter() - started) * 1000
             results.append(QuestionResult(question, group, rank, answer, ms))
         return results
-
-
-def default_answerer(retriever: HybridRetriever) -> Answerer:
-    return OfflineAnswerer(retriever)
 
 
 KEYS = (
@@ -276,16 +297,36 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    ap.add_argument("--set", default="dev", choices=sorted(SETS), help="question set")
     ap.add_argument("--json", action="store_true", help="print one JSON object per run")
+    ap.add_argument("--misses", action="store_true", help="print every wrong answer")
     args = ap.parse_args()
-    harness = Harness()
+    harness = Harness(name=args.set)
     for seed in args.seeds:
         for mode in args.modes:
-            metrics = summarize(harness.run(seed, mode))
+            results = harness.run(seed, mode)
+            metrics = summarize(results)
             if args.json:
                 print(json.dumps({"seed": seed, "mode": mode, **metrics.to_dict()}))
             else:
-                print(line(f"seed {seed} {mode}", metrics))
+                print(line(f"{args.set} seed {seed} {mode}", metrics))
+            if args.misses:
+                print_misses(results)
+
+
+def print_misses(results: list[QuestionResult]) -> None:
+    """Each answerable question answered without its gold span, and each wrong refusal."""
+    for r in results:
+        text = without_markers(r.answer.text)
+        if r.group == "answerable" and not contains_answer(text, r.question.answers):
+            verdict = "REFUSED" if not r.answer.found else "MISSED"
+        elif r.group == "held_out" and r.answer.found:
+            verdict = "ANSWERED-OOC"
+        else:
+            continue
+        print(f"- {verdict} {r.question.id}: {r.question.question}")
+        print(f"    gold: {' | '.join(r.question.answers)}")
+        print(f"    got:  {' '.join(text.split())[:300]}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from ingest.clean import INVISIBLE, clean_inline, clean_text
+from ingest.residue import drop_residue
 from retrieval.errors import SourceError
 from retrieval.types import Article
 
@@ -85,7 +86,7 @@ def finish_article(
     id: explicit record id, else canonical URL, else the file URI (+ "#<record>" for
     multi-record files), else "sha256:" + a prefix of the content hash.
     """
-    text = clean_text(draft.text)
+    text = drop_residue(clean_text(draft.text))
     if not text:
         raise SourceError(label or origin.source, "no article text found")
     url = canonical_url(draft.url) or canonical_url(origin.url)

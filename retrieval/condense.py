@@ -1,8 +1,9 @@
 """Offline follow-up rewriting: carry the previous turn's entities into a short question.
 
 "How much will it cost?" after "When does the Sallow Street Bridge reopen?" is searched
-as "How much will it cost? Sallow Street Bridge". A heuristic, not a model: it only adds
-words, so a question that already names its subject is left as it is.
+as "How much will Sallow Street Bridge cost?": the subject takes the pronoun's place (other
+pointers, "there" or "then", keep the question and the subject is added). A heuristic, not
+a model: a question that already names its subject is left as it is.
 
 The conversation's date window is carried too (`date_window`): "and what did the ministry
 say then?" is searched among articles published around the dates of the previous answer's
@@ -27,6 +28,9 @@ _POINTERS = re.compile(
     r"the same|the other)\b",
     re.IGNORECASE,
 )
+# The pointers that stand for the subject itself (not its place or time).
+_PRONOUN = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her)\b", re.IGNORECASE)
+_POSSESSIVE = frozenset({"its", "their", "his", "her"})
 _QUESTION_WORDS = {
     "What", "When", "Where", "Who", "Whom", "Whose", "Why", "How", "Which", "Is", "Are",
     "Was", "Were", "Did", "Do", "Does", "Can", "Could", "Will", "Would", "Should", "And",
@@ -57,7 +61,17 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     carried = entities(previous.question) or entities(previous.answer)[:3]
     lowered = question.lower()
     missing = [e for e in carried if e.lower() not in lowered]
-    return f"{question} {' '.join(missing)}".strip() if missing else question
+    if not missing:
+        return question
+    pronoun = _PRONOUN.search(question)
+    if pronoun is None:
+        return f"{question} {' '.join(missing)}".strip()
+    # The subject takes the pronoun's place, so the question reads as it was meant:
+    # "Who is its chief executive?" is "Who is Corvane Materials's chief executive?".
+    subject = missing[0] + ("'s" if pronoun.group().lower() in _POSSESSIVE else "")
+    rest = " ".join(missing[1:])
+    standalone = question[: pronoun.start()] + subject + question[pronoun.end() :]
+    return f"{standalone} {rest}".strip()
 
 
 # Words that point back at the time the conversation was about.

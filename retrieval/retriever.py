@@ -17,14 +17,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 
+from retrieval import question_kinds
 from retrieval.answer import SearchFilters
 from retrieval.index import ArticleIndex
 from retrieval.lexical import ChunkKey
-from retrieval.question import NounTyper, Question, read
+from retrieval.question import Question, read
 from retrieval.scoring import (
     NEAR_DUPLICATE,
     QueryTerms,
@@ -91,18 +93,19 @@ class HybridRetriever:
         self._cache: dict[str, Article] = {}
         self._cache_generation = -1
         self._sentence_vectors: SentenceEmbeddings | None = None
-        self._typer: NounTyper | None = None
 
-    def read(self, question: str) -> Question:
-        """The question, read once (the noun of "which X" typed by the embedder, unless
-        this retriever never embeds)."""
+    def read(self, question: str, vector: np.ndarray | None = None) -> Question:
+        """The question, read once; where the grammar leaves its kind open, the kind is
+        read from its `vector` (the dense search's; none in lexical mode), when the model
+        was fitted on this embedder's vectors."""
         lexical = self.index.lexical()
-        if self.mode != "lexical" and self._typer is None:
-            self._typer = NounTyper(self.index.embedder)
+        meaning = None
+        if vector is not None and self.index.embedder.model_id == question_kinds.FITTED_ON:
+            meaning = partial(question_kinds.shipped().kind, vector)
         return read(
             question,
-            typer=self._typer if self.mode != "lexical" else None,
             known=lambda word: any(lexical.document_frequency(s) > 0 for s in stems(word)),
+            meaning=meaning,
         )
 
     def search(self, question: str, filters: SearchFilters | None = None) -> list[Hit]:
@@ -113,11 +116,11 @@ class HybridRetriever:
         """Search, and keep the scored sentences of the first hits for the answerer."""
         filters = filters or SearchFilters()
         pool = max(self.config.pool, filters.k)
-        asked = self.read(question)
-        terms = QueryTerms.of(question, self.index.lexical())
         encoded, dense = (
             (None, []) if self.mode == "lexical" else self._dense(question, filters, pool)
         )
+        asked = self.read(question, encoded.vector if encoded is not None else None)
+        terms = QueryTerms.of(question, self.index.lexical())
         lexical = self._lexical(question, filters, pool) if self.mode != "dense" else []
         removing = self.index.removing()
         dense, lexical = _drop_removed(dense, removing), _drop_removed(lexical, removing)

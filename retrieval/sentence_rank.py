@@ -224,16 +224,27 @@ def with_meaning(
     if not chosen:
         return list(sentences)
     encoded = vectors.encode([s.text for s in chosen])
+    titles = list(dict.fromkeys(s.hit.article.title for s in chosen))
+    headline = dict(zip(titles, vectors.encode(titles), strict=True))
     weights = question_weights(question, terms)
     embedded = [
         replace(
             s,
             cosine=float(e.vector @ question.vector),
-            match=soft_coverage(question.tokens, e.tokens, weights),
+            match=soft_coverage(
+                question.tokens, _with(e.tokens, headline[s.hit.article.title].tokens), weights
+            ),
         )
         for s, e in zip(chosen, encoded, strict=True)
     ]
     return embedded + list(sentences[count:])
+
+
+def _with(tokens: np.ndarray | None, context: np.ndarray | None) -> np.ndarray | None:
+    """A sentence's token states read with its headline's."""
+    if tokens is None or context is None or len(context) == 0:
+        return tokens
+    return np.vstack([tokens, context])
 
 
 def rerank(hits: Sequence[Hit], sentences: Sequence[Sentence], config: SentenceConfig) -> list[Hit]:

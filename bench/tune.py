@@ -1,0 +1,92 @@
+"""Sweep the shipped answering pipeline's knobs on the dev set and the news dev set.
+
+Run, e.g.:
+
+    .venv/bin/python bench/tune.py --sets dev news-tune \\
+        --vary answer.match_weight=4,6,8 --vary sentences.embedded=8,12
+
+Every combination of the `--vary` values is one variant; each variant answers every
+question of every set through the same answerer `articlebot ask` builds
+(`retrieval.factory.make_answerer`'s news-aware offline path), with only the named fields
+of `OfflineConfig` (`answer.`), `SentenceConfig` (`sentences.`) or `RetrievalConfig`
+(`retrieval.`) changed. Prints one line of metrics per variant and set (bench/quality.py's
+columns), hybrid retriever, hold-out seed 0 unless `--seeds` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from dataclasses import replace
+from typing import Any
+
+from quality import Harness, line
+
+from bot.evaluation import summarize
+from retrieval.answer_offline import OfflineAnswerer, OfflineConfig
+from retrieval.news import NewsAnswerer, NewsRetriever
+from retrieval.retriever import RetrievalConfig
+from retrieval.sentence_rank import SentenceConfig
+
+
+def parse_vary(items: list[str]) -> dict[str, list[float]]:
+    """`part.field=v1,v2` pairs as {part.field: [v1, v2]}."""
+    grid: dict[str, list[float]] = {}
+    for item in items:
+        name, _, values = item.partition("=")
+        part = name.split(".", 1)[0]
+        if part not in ("answer", "sentences", "retrieval") or not values:
+            raise SystemExit(f"--vary {item}: expected answer|sentences|retrieval.FIELD=V1,V2")
+        grid[name] = [float(v) for v in values.split(",")]
+    return grid
+
+
+def configs(setting: dict[str, float]) -> tuple[OfflineConfig, RetrievalConfig]:
+    """The shipped configs with the named fields changed."""
+    fields: dict[str, dict[str, Any]] = {"answer": {}, "sentences": {}, "retrieval": {}}
+    for name, value in setting.items():
+        part, field = name.split(".", 1)
+        fields[part][field] = int(value) if value.is_integer() and field in _INTS else value
+    sentences = replace(SentenceConfig(), **fields["sentences"])
+    retrieval = replace(RetrievalConfig(), sentences=sentences, **fields["retrieval"])
+    return replace(OfflineConfig(), **fields["answer"]), retrieval
+
+
+_INTS = {"passages", "embedded", "max_chars", "max_sentences", "typed_sentences", "pool"}
+_INTS |= {"rescore_top", "per_article"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", nargs="+", default=["dev", "news-tune"])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--vary", action="append", default=[], help="part.field=v1,v2,...")
+    args = ap.parse_args()
+    grid = parse_vary(args.vary)
+    names = list(grid)
+    harnesses = {name: Harness(name=name) for name in args.sets}
+    for values in itertools.product(*grid.values()):
+        setting = dict(zip(names, values, strict=True))
+        answer_config, retrieval_config = configs(setting)
+        label = " ".join(f"{k}={v:g}" for k, v in setting.items()) or "shipped"
+        for set_name, harness in harnesses.items():
+            for seed in args.seeds:
+                index = harness.split(seed).index
+                retriever = NewsRetriever(index, "hybrid", retrieval_config)  # type: ignore[arg-type]
+                turns = harness.settings.history_turns
+                offline = OfflineAnswerer(retriever, answer_config, turns, news=True)
+                answerer = NewsAnswerer(
+                    offline,
+                    retriever,
+                    quoting=True,
+                    top_k=harness.settings.top_k,
+                    history_turns=turns,
+                )
+                results = harness.run(
+                    seed, "hybrid", make=lambda _, a=answerer: a, retriever=retriever
+                )
+                print(f"{label}  " + line(f"{set_name} s{seed}", summarize(results)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
