@@ -10,6 +10,7 @@ import fnmatch
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import httpx
 
 from ingest.clean import replace_surrogates
 from ingest.feeds import parse_feed
-from ingest.fetch import Fetcher
+from ingest.fetch import Fetcher, without_userinfo
 from ingest.formats import (
     FORMATS,
     SUPPORTED,
@@ -46,16 +47,24 @@ def load_sources(
     *,
     pattern: str | None = None,
     client: httpx.Client | None = None,
-    allow_private_addresses: bool = True,
+    allow_private_typed: bool = False,
+    allow_private_addresses: bool = False,
 ) -> Iterator[Article | SourceError]:
     """Load every source in order: files, directories (recursive), URLs and feeds.
 
     pattern: a glob such as "*.md" that filters directory contents (default: every
-    supported extension). allow_private_addresses=False refuses URLs (and redirects) to
-    loopback, private, link-local and reserved addresses.
+    supported extension). URLs to loopback, private, link-local and reserved addresses are
+    refused, whoever names them (a typed URL, a redirect, a feed's entry link), except:
+    allow_private_typed trusts the hosts of the URLs in `sources` (`--allow-private`: so a
+    private feed's links to its own host are fetched, links elsewhere still checked);
+    allow_private_addresses turns the guard off entirely (tests, embedding applications).
     """
+    trusted = [s.strip() for s in sources if is_url(s)] if allow_private_typed else []
     with Fetcher(
-        settings, client=client, allow_private_addresses=allow_private_addresses
+        settings,
+        client=client,
+        allow_private_addresses=allow_private_addresses,
+        trusted_urls=trusted,
     ) as fetcher:
         for source in sources:
             yield from load_one(source, settings, fetcher, pattern=pattern)
@@ -66,11 +75,16 @@ def load_url(
     settings: Settings,
     *,
     client: httpx.Client | None = None,
-    allow_private_addresses: bool = True,
+    allow_private_typed: bool = False,
+    allow_private_addresses: bool = False,
 ) -> Iterator[Article | SourceError]:
     """Load an article page (one Article) or an RSS/Atom feed (one result per entry)."""
     return load_sources(
-        [url], settings, client=client, allow_private_addresses=allow_private_addresses
+        [url],
+        settings,
+        client=client,
+        allow_private_typed=allow_private_typed,
+        allow_private_addresses=allow_private_addresses,
     )
 
 
@@ -80,9 +94,16 @@ def load_path(
     *,
     pattern: str | None = None,
     client: httpx.Client | None = None,
+    allow_private_addresses: bool = False,
 ) -> Iterator[Article | SourceError]:
     """Load a file or a directory tree (the client fetches the pages that feed entries link)."""
-    return load_sources([os.fspath(path)], settings, pattern=pattern, client=client)
+    return load_sources(
+        [os.fspath(path)],
+        settings,
+        pattern=pattern,
+        client=client,
+        allow_private_addresses=allow_private_addresses,
+    )
 
 
 def load_one(
@@ -92,7 +113,8 @@ def load_one(
     if not source.strip():
         yield SourceError(repr(source), "empty source (expected a path or a URL)")
     elif is_url(source):
-        yield from _guarded(source, _load_url(source.strip(), fetcher))
+        shown = without_userinfo(source.strip())  # a password is never shown or stored
+        yield from _guarded(shown, _load_url(source.strip(), shown, fetcher))
     else:
         yield from _guarded(source, _load_path(source, settings, fetcher, pattern))
 
@@ -113,15 +135,16 @@ def _guarded(source: str, results: Iterable[Loaded]) -> Iterator[Loaded]:
         yield SourceError(source, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
-def _load_url(url: str, fetcher: Fetcher) -> Iterator[Loaded]:
+def _load_url(url: str, shown: str, fetcher: Fetcher) -> Iterator[Loaded]:
+    """`url` as typed (credentials and all, for the request); `shown`: without them."""
     fetched = fetcher.fetch(url)
-    kind = web_kind(fetched, url)
-    origin = Origin(source=url, url=fetched.url)
+    kind = web_kind(fetched, shown)
+    origin = Origin(source=shown, url=fetched.url)
     if kind == "feed":
         yield from parse_feed(fetched.body, origin, fetcher)
     elif kind == "html":
-        html = decode_html(fetched.body, url, charset=fetched.charset, strict=False)
-        yield finish_article(html_draft(html, url, fetched_url=fetched.url), origin)
+        html = decode_html(fetched.body, shown, charset=fetched.charset, strict=False)
+        yield finish_article(html_draft(html, shown, fetched_url=fetched.url), origin)
     else:
         yield parse_txt(decode_plain(fetched.body, fetched.charset), origin)
 
@@ -209,12 +232,20 @@ def _parse_text_file(kind: str, text: str, origin: Origin) -> Iterator[Loaded]:
 
 
 def _read_capped(path: Path, source: str, max_bytes: int) -> bytes:
-    """Read at most `max_bytes` (the size is checked again while reading: files grow)."""
+    """Read at most `max_bytes` (the size is checked again while reading: files grow).
+
+    Opened without blocking and checked to be a regular file before reading: a FIFO or a
+    device found in a directory would otherwise block the whole run forever.
+    """
     too_large = SourceError(source, f"larger than {human_size(max_bytes)}")
     try:
-        if path.stat().st_size > max_bytes:
-            raise too_large
-        with path.open("rb") as handle:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise SourceError(source, "not a regular file, skipped")
+            if info.st_size > max_bytes:
+                raise too_large
             data = handle.read(max_bytes + 1)
     except PermissionError:
         raise SourceError(source, "permission denied") from None

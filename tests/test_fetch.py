@@ -23,7 +23,7 @@ LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
 @pytest.fixture
 def fetcher(settings: Settings) -> Iterator[Fetcher]:
-    with Fetcher(settings) as made:
+    with Fetcher(settings, allow_private_addresses=True) as made:
         yield made
 
 
@@ -61,7 +61,7 @@ def test_timeout_covers_the_whole_download(
 ) -> None:
     quick = settings.model_copy(update={"fetch_timeout": 0.4})
     started = time.monotonic()
-    with Fetcher(quick) as fetcher:
+    with Fetcher(quick, allow_private_addresses=True) as fetcher:
         assert fetch_error(fetcher, article_server.url(path)) == "timed out after 0.4 s"
     assert time.monotonic() - started < 3
 
@@ -69,7 +69,7 @@ def test_timeout_covers_the_whole_download(
 @pytest.mark.parametrize("path", ["/huge", "/huge-declared", "/gzip-bomb"])
 def test_size_cap(settings: Settings, article_server: ArticleServer, path: str) -> None:
     small = settings.model_copy(update={"max_article_bytes": 200_000})
-    with Fetcher(small) as fetcher:
+    with Fetcher(small, allow_private_addresses=True) as fetcher:
         assert fetch_error(fetcher, article_server.url(path)) == "larger than 200 kB"
 
 
@@ -115,7 +115,10 @@ def test_connection_refused(fetcher: Fetcher) -> None:
 
 
 def test_uses_a_given_client(settings: Settings, article_server: ArticleServer) -> None:
-    with httpx.Client() as client, Fetcher(settings, client=client) as fetcher:
+    with (
+        httpx.Client() as client,
+        Fetcher(settings, client=client, allow_private_addresses=True) as fetcher,
+    ):
         fetcher.fetch(article_server.url("/article/harbor-ferry"))
     assert client.is_closed  # closed by its owner (the with block), not by the fetcher
 
