@@ -109,12 +109,14 @@ class Fetcher:
             self._client.close()
             self._client = None
 
-    def fetch(self, url: str) -> Fetched:
+    def fetch(self, url: str, *, deadline: float | None = None) -> Fetched:
         """Download `url` (following up to 5 redirects); raise SourceError(url, reason).
 
-        The URL in the error and in the result has no user name or password.
+        deadline: a `time.monotonic()` time to give up by, if sooner than our own timeout
+        (a feed's deadline). The URL in the error and result has no user name or password.
         """
-        deadline = time.monotonic() + self._timeout
+        own = time.monotonic() + self._timeout
+        deadline = own if deadline is None else min(own, deadline)
         current = url
         url = without_userinfo(url)
         for hop in range(MAX_REDIRECTS + 1):

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from ingest.clean import replace_surrogates
-from ingest.feeds import parse_feed
+from ingest.feeds import FeedLimits, parse_feed
 from ingest.fetch import Fetcher, without_userinfo
 from ingest.formats import (
     FORMATS,
@@ -114,7 +114,7 @@ def load_one(
         yield SourceError(repr(source), "empty source (expected a path or a URL)")
     elif is_url(source):
         shown = without_userinfo(source.strip())  # a password is never shown or stored
-        yield from _guarded(shown, _load_url(source.strip(), shown, fetcher))
+        yield from _guarded(shown, _load_url(source.strip(), shown, settings, fetcher))
     else:
         yield from _guarded(source, _load_path(source, settings, fetcher, pattern))
 
@@ -135,13 +135,13 @@ def _guarded(source: str, results: Iterable[Loaded]) -> Iterator[Loaded]:
         yield SourceError(source, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
-def _load_url(url: str, shown: str, fetcher: Fetcher) -> Iterator[Loaded]:
+def _load_url(url: str, shown: str, settings: Settings, fetcher: Fetcher) -> Iterator[Loaded]:
     """`url` as typed (credentials and all, for the request); `shown`: without them."""
     fetched = fetcher.fetch(url)
     kind = web_kind(fetched, shown)
     origin = Origin(source=shown, url=fetched.url)
     if kind == "feed":
-        yield from parse_feed(fetched.body, origin, fetcher)
+        yield from parse_feed(fetched.body, origin, fetcher, FeedLimits.from_settings(settings))
     elif kind == "html":
         html = decode_html(fetched.body, shown, charset=fetched.charset, strict=False)
         yield finish_article(html_draft(html, shown, fetched_url=fetched.url), origin)
@@ -211,7 +211,7 @@ def _load_file(path: Path, source: str, settings: Settings, fetcher: Fetcher) ->
         source=source, stored_source=replace_surrogates(str(resolved)), file_uri=resolved.as_uri()
     )
     if kind == "feed":
-        yield from parse_feed(data, origin, fetcher)
+        yield from parse_feed(data, origin, fetcher, FeedLimits.from_settings(settings))
     elif kind == "html":
         yield parse_html(decode_html(data, source, charset=None, strict=True), origin)
     else:

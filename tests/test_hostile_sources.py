@@ -98,3 +98,25 @@ def test_a_feed_whose_pages_never_answer_stops_at_its_deadline(
     assert result.exit_code == 1
     assert f"{feed}: stopped after the 1 s deadline, 2 of 3 entries not fetched" in result.stderr
     assert took < 8, took
+
+
+def test_a_feed_is_read_up_to_the_entry_cap(
+    tmp_path: Path, article_server: ArticleServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = "".join(
+        f"<item><title>Notice {n}</title><guid>notice-{n}</guid>"
+        f"<description>Harbour notice number {n} for the ferry.</description></item>"
+        for n in range(5)
+    )
+    body = f"<rss version='2.0'><channel><title>Notices</title>{items}</channel></rss>"
+    feed = article_server.serve(
+        f"/feeds/{uuid.uuid4().hex}.rss",
+        http_server.Response(body=body.encode(), content_type="application/rss+xml"),
+    )
+    monkeypatch.setenv("ARTICLEBOT_FEED_MAX_ENTRIES", "2")
+    result = run(tmp_path / "d", "ingest", "--allow-private", feed)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"  failed    {feed}: only the first 2 of 5 entries read (ARTICLEBOT_FEED_MAX_ENTRIES)"
+    )
+    assert "Added 2," in result.stdout
