@@ -22,6 +22,7 @@ from xml.sax import SAXParseException
 
 import feedparser
 
+from ingest.extract import Extractor
 from ingest.fetch import Fetcher
 from ingest.formats import Draft, Origin, canonical_url, finish_article
 from ingest.formats_web import decode_html, html_draft, html_fragment_to_text, web_kind
@@ -46,7 +47,11 @@ class FeedLimits:
 
 
 def parse_feed(
-    data: bytes, origin: Origin, fetcher: Fetcher, limits: FeedLimits | None = None
+    data: bytes,
+    origin: Origin,
+    fetcher: Fetcher,
+    limits: FeedLimits | None = None,
+    extractor: Extractor | None = None,
 ) -> Iterator[Article | SourceError]:
     """Yield an Article (or SourceError) per entry; one SourceError if it is no usable feed.
 
@@ -79,7 +84,9 @@ def parse_feed(
     deadline = time.monotonic() + limits.seconds if limits is not None else None
     not_fetched = 0
     for number, entry in enumerate(entries, start=1):
-        outcome = entry_article(entry, number, feed_origin, fetcher, deadline=deadline)
+        outcome = entry_article(
+            entry, number, feed_origin, fetcher, deadline=deadline, extractor=extractor
+        )
         if isinstance(outcome, _Unfetched):
             not_fetched += 1
             if outcome.result is None:
@@ -121,7 +128,13 @@ def _why_no_entries(parsed: Any) -> str:
 
 
 def entry_article(
-    entry: Any, number: int, origin: Origin, fetcher: Fetcher, *, deadline: float | None = None
+    entry: Any,
+    number: int,
+    origin: Origin,
+    fetcher: Fetcher,
+    *,
+    deadline: float | None = None,
+    extractor: Extractor | None = None,
 ) -> Article | SourceError | _Unfetched:
     """One entry: the linked page merged with the entry's metadata, else the entry's content.
 
@@ -147,7 +160,7 @@ def entry_article(
         try:
             if deadline is not None and time.monotonic() >= deadline:
                 raise SourceError(link, "the feed's deadline passed")
-            page = _page_draft(link, fetcher, deadline)
+            page = _page_draft(link, fetcher, deadline, extractor)
             return finish_article(_merge(page, fallback), origin)
         except SourceError as exc:
             failure = exc.reason
@@ -164,13 +177,17 @@ def entry_article(
     return _Unfetched(article) if stopped else article
 
 
-def _page_draft(url: str, fetcher: Fetcher, deadline: float | None) -> Draft:
+def _page_draft(
+    url: str, fetcher: Fetcher, deadline: float | None, extractor: Extractor | None
+) -> Draft:
     """Fetch the entry's page and extract it; SourceError unless it is an article page."""
     fetched = fetcher.fetch(url, deadline=deadline)
     if web_kind(fetched, url) != "html":
         raise SourceError(url, "the link is not an HTML page")
     html = decode_html(fetched.body, url, charset=fetched.charset, strict=False)
-    return html_draft(html, url, fetched_url=fetched.url)
+    if extractor is None:
+        return html_draft(html, url, fetched_url=fetched.url)
+    return extractor.draft(html, url, fetched_url=fetched.url)
 
 
 def _merge(page: Draft, entry: Draft) -> Draft:

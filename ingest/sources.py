@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from ingest.clean import replace_surrogates
+from ingest.extract import Extractor
 from ingest.feeds import FeedLimits, parse_feed
 from ingest.fetch import Fetcher, without_userinfo
 from ingest.formats import (
@@ -29,7 +30,7 @@ from ingest.formats import (
 )
 from ingest.formats_data import parse_json, parse_jsonl
 from ingest.formats_text import parse_markdown, parse_txt
-from ingest.formats_web import decode_html, decode_plain, html_draft, parse_html, web_kind
+from ingest.formats_web import decode_html, decode_plain, web_kind
 from retrieval.errors import SourceError
 from retrieval.settings import Settings
 from retrieval.types import Article
@@ -60,14 +61,17 @@ def load_sources(
     allow_private_addresses turns the guard off entirely (tests, embedding applications).
     """
     trusted = [s.strip() for s in sources if is_url(s)] if allow_private_typed else []
-    with Fetcher(
-        settings,
-        client=client,
-        allow_private_addresses=allow_private_addresses,
-        trusted_urls=trusted,
-    ) as fetcher:
+    with (
+        Fetcher(
+            settings,
+            client=client,
+            allow_private_addresses=allow_private_addresses,
+            trusted_urls=trusted,
+        ) as fetcher,
+        Extractor(settings.extract_timeout) as extractor,
+    ):
         for source in sources:
-            yield from load_one(source, settings, fetcher, pattern=pattern)
+            yield from load_one(source, settings, fetcher, extractor, pattern=pattern)
 
 
 def load_url(
@@ -107,16 +111,21 @@ def load_path(
 
 
 def load_one(
-    source: str, settings: Settings, fetcher: Fetcher, *, pattern: str | None = None
+    source: str,
+    settings: Settings,
+    fetcher: Fetcher,
+    extractor: Extractor,
+    *,
+    pattern: str | None = None,
 ) -> Iterator[Article | SourceError]:
     """Load one source string with a shared fetcher; failures are yielded, never raised."""
     if not source.strip():
         yield SourceError(repr(source), "empty source (expected a path or a URL)")
     elif is_url(source):
         shown = without_userinfo(source.strip())  # a password is never shown or stored
-        yield from _guarded(shown, _load_url(source.strip(), shown, settings, fetcher))
+        yield from _guarded(shown, _load_url(source.strip(), shown, settings, fetcher, extractor))
     else:
-        yield from _guarded(source, _load_path(source, settings, fetcher, pattern))
+        yield from _guarded(source, _load_path(source, settings, fetcher, extractor, pattern))
 
 
 def is_url(source: str) -> bool:
@@ -135,22 +144,25 @@ def _guarded(source: str, results: Iterable[Loaded]) -> Iterator[Loaded]:
         yield SourceError(source, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
-def _load_url(url: str, shown: str, settings: Settings, fetcher: Fetcher) -> Iterator[Loaded]:
+def _load_url(
+    url: str, shown: str, settings: Settings, fetcher: Fetcher, extractor: Extractor
+) -> Iterator[Loaded]:
     """`url` as typed (credentials and all, for the request); `shown`: without them."""
     fetched = fetcher.fetch(url)
     kind = web_kind(fetched, shown)
     origin = Origin(source=shown, url=fetched.url)
     if kind == "feed":
-        yield from parse_feed(fetched.body, origin, fetcher, FeedLimits.from_settings(settings))
+        limits = FeedLimits.from_settings(settings)
+        yield from parse_feed(fetched.body, origin, fetcher, limits, extractor)
     elif kind == "html":
         html = decode_html(fetched.body, shown, charset=fetched.charset, strict=False)
-        yield finish_article(html_draft(html, shown, fetched_url=fetched.url), origin)
+        yield finish_article(extractor.draft(html, shown, fetched_url=fetched.url), origin)
     else:
         yield parse_txt(decode_plain(fetched.body, fetched.charset), origin)
 
 
 def _load_path(
-    source: str, settings: Settings, fetcher: Fetcher, pattern: str | None
+    source: str, settings: Settings, fetcher: Fetcher, extractor: Extractor, pattern: str | None
 ) -> Iterator[Loaded]:
     path = Path(source).expanduser()
     try:
@@ -161,15 +173,20 @@ def _load_path(
     except OSError as exc:
         raise SourceError(source, (exc.strerror or str(exc)).lower()) from None
     if path.is_dir():
-        yield from _load_directory(path, source, settings, fetcher, pattern)
+        yield from _load_directory(path, source, settings, fetcher, extractor, pattern)
     elif path.is_file():
-        yield from _load_file(path, source, settings, fetcher)
+        yield from _load_file(path, source, settings, fetcher, extractor)
     else:
         raise SourceError(source, "not a regular file or directory")
 
 
 def _load_directory(
-    directory: Path, source: str, settings: Settings, fetcher: Fetcher, pattern: str | None
+    directory: Path,
+    source: str,
+    settings: Settings,
+    fetcher: Fetcher,
+    extractor: Extractor,
+    pattern: str | None,
 ) -> Iterator[Loaded]:
     files = sorted(_find_files(directory, pattern))
     if not files:
@@ -177,7 +194,7 @@ def _load_directory(
         raise SourceError(source, f"no supported {wanted} in this directory ({SUPPORTED})")
     for path in files:
         name = replace_surrogates(str(path))
-        yield from _guarded(name, _load_file(path, name, settings, fetcher))
+        yield from _guarded(name, _load_file(path, name, settings, fetcher, extractor))
 
 
 def _find_files(directory: Path, pattern: str | None) -> Iterator[Path]:
@@ -196,7 +213,9 @@ def _find_files(directory: Path, pattern: str | None) -> Iterator[Path]:
             yield path
 
 
-def _load_file(path: Path, source: str, settings: Settings, fetcher: Fetcher) -> Iterator[Loaded]:
+def _load_file(
+    path: Path, source: str, settings: Settings, fetcher: Fetcher, extractor: Extractor
+) -> Iterator[Loaded]:
     source = replace_surrogates(source)
     extension = path.suffix.lower()
     kind = FORMATS.get(extension)
@@ -211,9 +230,10 @@ def _load_file(path: Path, source: str, settings: Settings, fetcher: Fetcher) ->
         source=source, stored_source=replace_surrogates(str(resolved)), file_uri=resolved.as_uri()
     )
     if kind == "feed":
-        yield from parse_feed(data, origin, fetcher, FeedLimits.from_settings(settings))
+        yield from parse_feed(data, origin, fetcher, FeedLimits.from_settings(settings), extractor)
     elif kind == "html":
-        yield parse_html(decode_html(data, source, charset=None, strict=True), origin)
+        html = decode_html(data, source, charset=None, strict=True)
+        yield finish_article(extractor.draft(html, source), origin)
     else:
         yield from _parse_text_file(kind, decode_text(data, source), origin)
 

@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(
         default=20.0, gt=0, description="Seconds allowed for downloading one URL."
     )
+    extract_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds allowed for extracting one web page's text; slower pages fail.",
+    )
     feed_timeout: float = Field(
         default=60.0,
         gt=0,

@@ -120,3 +120,42 @@ def test_a_feed_is_read_up_to_the_entry_cap(
         f"  failed    {feed}: only the first 2 of 5 entries read (ARTICLEBOT_FEED_MAX_ENTRIES)"
     )
     assert "Added 2," in result.stdout
+
+
+def _children() -> set[int]:
+    """Processes (zombies too) whose parent is this test process."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_page_too_complex_to_extract_is_stopped_and_the_rest_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    bomb = folder / "a-bomb.html"  # ~20 s of trafilatura in-process
+    bomb.write_text("<html><body>" + "<table><tr><td>cell</td></tr></table>" * 12_000)
+    page = http_server.article_html("Ferry Timetable Explained", http_server.ARTICLE_PARAGRAPHS)
+    script = "<script>var tracking = [" + "1," * 40_000 + "];</script>"  # big like real pages
+    (folder / "b-long.html").write_text(page.replace("</head>", script + "</head>"))
+    (folder / "c-good.txt").write_text("Title: Ferry\n\nThe ferry sailed at dawn.\n")
+    monkeypatch.setenv("ARTICLEBOT_EXTRACT_TIMEOUT", "0.5")
+    before = _children()
+    started = time.monotonic()
+    result = run(tmp_path / "d", "ingest", str(folder))
+    took = time.monotonic() - started
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"  failed    {bomb}: page too complex to extract (took more than 0.5 s)"
+    ]
+    assert "Added 2, updated 0, unchanged 0, failed 1" in result.stdout
+    assert _children() <= before, "an extraction worker outlived the run"
+    assert took < 15, took
