@@ -8,9 +8,9 @@ DNS answer cannot differ. A person may trust the hosts of the URLs they typed
 (`trusted_urls`, from `articlebot ingest --allow-private`): requests to those same hosts
 and ports are not checked, anything else still is.
 
-Credentials in a URL (`http://user:pass@host/`) are sent as basic auth to that host only
-(httpx drops them on a redirect to another host), and are never part of a URL we return
-or an error we raise.
+Credentials in a URL (`http://user:pass@host/`) are sent as basic auth with that request
+and its relative redirects (same host) only, and are never part of a URL we return or an
+error we raise.
 """
 
 from __future__ import annotations

@@ -171,7 +171,7 @@ def test_allow_private_does_not_cover_links_and_redirects_to_other_hosts(
     assert article["chars"] == len("Teaser number 0 about the harbour ferry.")
 
 
-def test_without_allow_private_a_feed_file_cannot_reach_loopback(
+def test_allow_private_does_not_cover_the_links_of_a_local_feed_file(
     tmp_path: Path, article_server: ArticleServer
 ) -> None:
     path = canary(article_server)
