@@ -30,10 +30,23 @@ def _print_json(payload: Any) -> None:
 @click.option("--glob", "pattern", help="Only files matching this pattern in directories.")
 @click.option("--rebuild", is_flag=True, help="Re-chunk and re-embed every stored article.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object, no progress.")
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help=(
+        "Fetch the URLs given here even from private or loopback addresses (an intranet,"
+        " localhost); links and redirects to other hosts are still checked."
+    ),
+)
 @pass_app
 @handle_errors
 def ingest(
-    app: AppContext, sources: tuple[str, ...], pattern: str | None, rebuild: bool, as_json: bool
+    app: AppContext,
+    sources: tuple[str, ...],
+    pattern: str | None,
+    rebuild: bool,
+    as_json: bool,
+    allow_private: bool,
 ) -> None:
     """Load articles from files, directories, URLs or RSS/Atom feeds into the index.
 
@@ -46,6 +59,7 @@ def ingest(
         articlebot ingest notes/ --glob '*.md'
         articlebot ingest https://example.com/story.html https://example.com/feed.xml
         articlebot ingest --rebuild        # after changing the embedder or chunk size
+        articlebot ingest --allow-private http://intranet.local/feed.xml
     """
     if not sources and not rebuild:
         raise click.UsageError("give at least one file, directory, URL or feed (or --rebuild)")
@@ -63,6 +77,7 @@ def ingest(
                 pattern=pattern,
                 rebuild=rebuild,
                 progress=progress,
+                allow_private=allow_private,
             )
     except KeyboardInterrupt:
         click.echo(
@@ -88,6 +103,10 @@ def _print_report(report: IngestReport) -> None:
             )
     for error in report.errors:
         click.echo(f"  failed    {error['source']}: {error['reason']}", err=True)
+    if any(e["reason"].startswith("refused: ") for e in report.errors):
+        click.echo(
+            "  (a URL on a private or loopback address you trust: add --allow-private)", err=True
+        )
     resumed = f", resumed {report.resumed}" if report.resumed else ""
     console.print(
         f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged},"

@@ -4,6 +4,9 @@ Feeds usually carry only a teaser, so each entry's link is fetched and extracted
 fails (404, timeout, no article text) the entry's own content or summary is used instead,
 and only an entry with neither becomes a SourceError. Like feed readers, we accept feeds
 that feedparser could only read leniently, as long as it found entries.
+
+A feed decides how many pages get fetched, so each feed has a deadline and a cap on the
+entries read per run (`FeedLimits`); what they cut is said in one line for the feed.
 """
 
 from __future__ import annotations
@@ -11,24 +14,50 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from xml.sax import SAXParseException
 
 import feedparser
 
+from ingest.extract import Extractor
 from ingest.fetch import Fetcher
 from ingest.formats import Draft, Origin, canonical_url, finish_article
 from ingest.formats_web import decode_html, html_draft, html_fragment_to_text, web_kind
 from retrieval.errors import SourceError
+from retrieval.settings import Settings
 from retrieval.types import Article
 
 log = logging.getLogger(__name__)
 _RSS_AUTHOR_RE = re.compile(r"\S+@\S+\s+\((.+)\)")
 
 
-def parse_feed(data: bytes, origin: Origin, fetcher: Fetcher) -> Iterator[Article | SourceError]:
-    """Yield an Article (or SourceError) per entry; one SourceError if it is no usable feed."""
+@dataclass(frozen=True, slots=True)
+class FeedLimits:
+    """How long one feed may take (its entries' pages included) and how many entries count."""
+
+    seconds: float
+    max_entries: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeedLimits:
+        return cls(seconds=settings.feed_timeout, max_entries=settings.feed_max_entries)
+
+
+def parse_feed(
+    data: bytes,
+    origin: Origin,
+    fetcher: Fetcher,
+    limits: FeedLimits | None = None,
+    extractor: Extractor | None = None,
+) -> Iterator[Article | SourceError]:
+    """Yield an Article (or SourceError) per entry; one SourceError if it is no usable feed.
+
+    limits: past the deadline no more pages are fetched (entries fall back to their own
+    text); entries past the cap are not read. Each cut is one SourceError for the feed.
+    """
     # application/xml without a charset: the XML declaration decides the encoding.
     headers = {"content-type": "application/xml"}
     if origin.url:
@@ -49,8 +78,40 @@ def parse_feed(data: bytes, origin: Origin, fetcher: Fetcher) -> Iterator[Articl
         url=None,
         site=site,
     )
+    total = len(entries)
+    if limits is not None and total > limits.max_entries:
+        entries = entries[: limits.max_entries]
+    deadline = time.monotonic() + limits.seconds if limits is not None else None
+    not_fetched = 0
     for number, entry in enumerate(entries, start=1):
-        yield entry_article(entry, number, feed_origin, fetcher)
+        outcome = entry_article(
+            entry, number, feed_origin, fetcher, deadline=deadline, extractor=extractor
+        )
+        if isinstance(outcome, _Unfetched):
+            not_fetched += 1
+            if outcome.result is None:
+                continue
+            outcome = outcome.result
+        yield outcome
+    if limits is not None and not_fetched:
+        yield SourceError(
+            origin.source,
+            f"stopped after the {limits.seconds:g} s deadline, {not_fetched} of {total}"
+            " entries not fetched",
+        )
+    if limits is not None and total > limits.max_entries:
+        yield SourceError(
+            origin.source,
+            f"only the first {limits.max_entries} of {total} entries read"
+            " (ARTICLEBOT_FEED_MAX_ENTRIES)",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Unfetched:
+    """An entry whose page the feed's deadline kept us from fetching; its own text, if any."""
+
+    result: Article | None
 
 
 def _why_no_entries(parsed: Any) -> str:
@@ -67,9 +128,18 @@ def _why_no_entries(parsed: Any) -> str:
 
 
 def entry_article(
-    entry: Any, number: int, origin: Origin, fetcher: Fetcher
-) -> Article | SourceError:
-    """One entry: the linked page merged with the entry's metadata, else the entry's content."""
+    entry: Any,
+    number: int,
+    origin: Origin,
+    fetcher: Fetcher,
+    *,
+    deadline: float | None = None,
+    extractor: Extractor | None = None,
+) -> Article | SourceError | _Unfetched:
+    """One entry: the linked page merged with the entry's metadata, else the entry's content.
+
+    deadline: the feed's (`time.monotonic()`); an entry whose page it stopped is _Unfetched.
+    """
     link = canonical_url(entry.get("link"))
     title = _entry_title(entry)
     label = link or f"{origin.source} entry {number}" + (f' "{title[:60]}"' if title else "")
@@ -85,27 +155,39 @@ def entry_article(
     if fallback.published is None:  # only the parsed (UTC) form is there
         fallback.published = entry.get("published_parsed") or entry.get("updated_parsed")
     failure = "no link"
+    stopped = False
     if link:
         try:
-            return finish_article(_merge(_page_draft(link, fetcher), fallback), origin)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise SourceError(link, "the feed's deadline passed")
+            page = _page_draft(link, fetcher, deadline, extractor)
+            return finish_article(_merge(page, fallback), origin)
         except SourceError as exc:
             failure = exc.reason
+            stopped = deadline is not None and time.monotonic() >= deadline
             log.info("%s: using the feed entry's own text: %s", link, failure)
     if not content.strip():
+        if stopped:
+            return _Unfetched(None)
         return SourceError(label, f"{failure}, and the entry has no content or summary")
     try:
-        return finish_article(fallback, origin, label=label)
+        article = finish_article(fallback, origin, label=label)
     except SourceError as exc:
-        return exc
+        return _Unfetched(None) if stopped else exc
+    return _Unfetched(article) if stopped else article
 
 
-def _page_draft(url: str, fetcher: Fetcher) -> Draft:
+def _page_draft(
+    url: str, fetcher: Fetcher, deadline: float | None, extractor: Extractor | None
+) -> Draft:
     """Fetch the entry's page and extract it; SourceError unless it is an article page."""
-    fetched = fetcher.fetch(url)
+    fetched = fetcher.fetch(url, deadline=deadline)
     if web_kind(fetched, url) != "html":
         raise SourceError(url, "the link is not an HTML page")
     html = decode_html(fetched.body, url, charset=fetched.charset, strict=False)
-    return html_draft(html, url, fetched_url=fetched.url)
+    if extractor is None:
+        return html_draft(html, url, fetched_url=fetched.url)
+    return extractor.draft(html, url, fetched_url=fetched.url)
 
 
 def _merge(page: Draft, entry: Draft) -> Draft:

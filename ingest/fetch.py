@@ -1,9 +1,16 @@
-"""Download one URL safely: size cap, total deadline, manual redirects, optional SSRF guard.
+"""Download one URL safely: size cap, total deadline, manual redirects, private-address guard.
 
-The Telegram bot will fetch URLs that strangers send, so with `allow_private_addresses=False`
-every hop (the first request and each redirect) is resolved and refused if any address is
-loopback, private, link-local (cloud metadata), reserved or otherwise not global; the
-request then goes to the checked address itself, so a second DNS answer cannot differ.
+Documents from elsewhere decide what gets fetched (a feed's entry links, a redirect, a URL a
+stranger sends the bot), so by default every hop is resolved and refused if any address is
+loopback, private, link-local (cloud metadata), reserved or otherwise not public (the policy
+is `ingest.addresses`); the request then goes to the checked address itself, so a second
+DNS answer cannot differ. A person may trust the hosts of the URLs they typed
+(`trusted_urls`, from `articlebot ingest --allow-private`): requests to those same hosts
+and ports are not checked, anything else still is.
+
+Credentials in a URL (`http://user:pass@host/`) are sent as basic auth with that request
+and its relative redirects (same host) only, and are never part of a URL we return or an
+error we raise.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from ingest.addresses import IPAddress, IPNetwork, is_allowed, is_public_address
+from ingest.decode import ACCEPT_ENCODING, BoundedDecoder, DecodeError
 from ingest.formats import human_size
 from retrieval.errors import SourceError
 from retrieval.settings import Settings
@@ -29,8 +39,7 @@ ACCEPT = (
 )
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+__all__ = ["Fetched", "Fetcher", "IPAddress", "is_public_address", "without_userinfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +59,11 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
     return sorted(found, key=lambda ip: (ip.version, int(ip)))
 
 
-def is_public_address(ip: IPAddress) -> bool:
-    """True only for globally routable unicast addresses (IPv4-mapped IPv6 judged as IPv4)."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    special = (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
-    return ip.is_global and not special
-
-
 class Fetcher:
     """Fetches URLs for ingest; makes its own httpx client on first use unless given one.
 
+    allow_private_addresses: no guard at all (tests of the bot, embedding applications).
+    trusted_urls: URLs a person typed and vouched for; their hosts (and ports) skip the guard.
     resolver: how the guard turns a host name into addresses (DNS by default; a test or an
     embedding application can pass its own).
     """
@@ -77,16 +73,22 @@ class Fetcher:
         settings: Settings,
         *,
         client: httpx.Client | None = None,
-        allow_private_addresses: bool = True,
+        allow_private_addresses: bool = False,
+        trusted_urls: Iterable[str] = (),
         allowed_networks: Iterable[IPNetwork] = (),
         resolver: Callable[[str, int], list[IPAddress]] = resolve_host,
     ) -> None:
         self._timeout = settings.fetch_timeout
         self._max_bytes = settings.max_article_bytes
-        self._headers = {"User-Agent": settings.user_agent, "Accept": ACCEPT}
+        self._headers = {
+            "User-Agent": settings.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         self._client = client
         self._owns_client = client is None
         self._allow_private = allow_private_addresses
+        self._trusted = {origin for u in trusted_urls if (origin := _origin(u)) is not None}
         self._allowed_networks = tuple(allowed_networks)
         self._resolve = resolver
 
@@ -107,10 +109,16 @@ class Fetcher:
             self._client.close()
             self._client = None
 
-    def fetch(self, url: str) -> Fetched:
-        """Download `url` (following up to 5 redirects); raise SourceError(url, reason)."""
-        deadline = time.monotonic() + self._timeout
+    def fetch(self, url: str, *, deadline: float | None = None) -> Fetched:
+        """Download `url` (following up to 5 redirects); raise SourceError(url, reason).
+
+        deadline: a `time.monotonic()` time to give up by, if sooner than our own timeout
+        (a feed's deadline). The URL in the error and result has no user name or password.
+        """
+        own = time.monotonic() + self._timeout
+        deadline = own if deadline is None else min(own, deadline)
         current = url
+        url = without_userinfo(url)
         for hop in range(MAX_REDIRECTS + 1):
             request_url, headers, extensions = self._prepare(url, current, redirected=hop > 0)
             try:
@@ -130,7 +138,7 @@ class Fetcher:
         self, url: str, current: str, *, redirected: bool
     ) -> tuple[str, dict[str, str], dict[str, str]]:
         """Check scheme and address of one hop; return what to request and how."""
-        where = f"redirect to {current}: " if redirected else ""
+        where = f"redirect to {without_userinfo(current)}: " if redirected else ""
         try:
             parsed = httpx.URL(current)
         except httpx.InvalidURL as exc:
@@ -140,7 +148,7 @@ class Fetcher:
         if not parsed.host:
             raise SourceError(url, f"{where}the URL has no host")
         headers = dict(self._headers)
-        if self._allow_private:
+        if self._allow_private or _origin(current) in self._trusted:
             return current, headers, {}
         host = parsed.raw_host.decode("ascii")
         try:
@@ -151,7 +159,7 @@ class Fetcher:
         if not addresses:
             raise SourceError(url, f"{where}could not resolve host '{parsed.host}'")
         for ip in addresses:
-            if not self._is_allowed(ip):
+            if not is_allowed(ip, self._allowed_networks):
                 raise SourceError(
                     url,
                     f"{where}refused: '{parsed.host}' is a private or reserved address ({ip})",
@@ -160,11 +168,6 @@ class Fetcher:
         headers["Host"] = parsed.netloc.decode("ascii")
         extensions = {"sni_hostname": host} if parsed.scheme == "https" else {}
         return str(parsed.copy_with(host=str(addresses[0]))), headers, extensions
-
-    def _is_allowed(self, ip: IPAddress) -> bool:
-        if any(ip.version == net.version and ip in net for net in self._allowed_networks):
-            return True
-        return is_public_address(ip)
 
     def _get(
         self,
@@ -195,27 +198,41 @@ class Fetcher:
             body = self._read_capped(url, response, deadline)
             content_type = response.headers.get("content-type", "")
             return Fetched(
-                url=current,
+                url=without_userinfo(current),
                 content_type=content_type.split(";", 1)[0].strip().lower(),
                 charset=response.charset_encoding,
                 body=body,
             )
 
     def _read_capped(self, url: str, response: httpx.Response, deadline: float) -> bytes:
-        """Read the (decompressed) body, stopping as soon as it exceeds the size cap."""
+        """Read and decode the body, stopping as soon as the decoded size exceeds the cap.
+
+        The raw stream is decoded here, a bounded piece at a time (`ingest.decode`), so a
+        small compressed body cannot inflate in memory past the cap.
+        """
         too_large = SourceError(url, f"larger than {human_size(self._max_bytes)}")
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max_bytes:
             raise too_large
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self._max_bytes:
-                raise too_large
-            if time.monotonic() > deadline:
-                raise httpx.ReadTimeout("deadline passed")
-            chunks.append(chunk)
+        try:
+            decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
+            for raw in response.iter_raw():
+                for piece in decoder.feed(raw):
+                    size += len(piece)
+                    if size > self._max_bytes:
+                        raise too_large
+                    chunks.append(piece)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("deadline passed")
+            for piece in decoder.finish():
+                size += len(piece)
+                if size > self._max_bytes:
+                    raise too_large
+                chunks.append(piece)
+        except DecodeError as exc:
+            raise SourceError(url, f"download failed ({exc})") from None
         return b"".join(chunks)
 
     def _http(self) -> httpx.Client:
@@ -239,3 +256,25 @@ def _describe(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"could not connect ({detail})"
     return f"download failed ({detail})"
+
+
+def without_userinfo(url: str) -> str:
+    """`url` without "user:password@" (kept only for the request itself); else unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _origin(url: str) -> tuple[str, int] | None:
+    """(host, port) of an http(s) URL, for matching the hosts a person trusted."""
+    try:
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            return None
+        return parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+    except (httpx.InvalidURL, ValueError):
+        return None

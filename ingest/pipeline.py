@@ -104,8 +104,13 @@ def run_ingest(
     pattern: str | None = None,
     rebuild: bool = False,
     progress: Progress | None = None,
+    allow_private: bool = False,
 ) -> IngestReport:
-    """Ingest every source into the index and report what happened."""
+    """Ingest every source into the index and report what happened.
+
+    allow_private: the person vouches for the URLs in `sources` (`--allow-private`): their
+    hosts may be private addresses; everything else fetched is still guarded.
+    """
     started = time.perf_counter()
     report = IngestReport()
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
@@ -115,7 +120,7 @@ def run_ingest(
         index.reset_vectors()
         stored = (s.article for s in index.articles())
         _store(stored, index, chunker, report, progress, rebuilding=True)
-    loaded = load_sources(sources, settings, pattern=pattern)
+    loaded = load_sources(sources, settings, pattern=pattern, allow_private_typed=allow_private)
     _store(_collect_errors(loaded, report, progress), index, chunker, report, progress)
     index.finish_run()
     report.seconds = time.perf_counter() - started

@@ -10,14 +10,16 @@ import fnmatch
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
 
 from ingest.clean import replace_surrogates
-from ingest.feeds import parse_feed
-from ingest.fetch import Fetcher
+from ingest.extract import Extractor
+from ingest.feeds import FeedLimits, parse_feed
+from ingest.fetch import Fetcher, without_userinfo
 from ingest.formats import (
     FORMATS,
     SUPPORTED,
@@ -28,7 +30,7 @@ from ingest.formats import (
 )
 from ingest.formats_data import parse_json, parse_jsonl
 from ingest.formats_text import parse_markdown, parse_txt
-from ingest.formats_web import decode_html, decode_plain, html_draft, parse_html, web_kind
+from ingest.formats_web import decode_html, decode_plain, web_kind
 from retrieval.errors import SourceError
 from retrieval.settings import Settings
 from retrieval.types import Article
@@ -46,19 +48,30 @@ def load_sources(
     *,
     pattern: str | None = None,
     client: httpx.Client | None = None,
-    allow_private_addresses: bool = True,
+    allow_private_typed: bool = False,
+    allow_private_addresses: bool = False,
 ) -> Iterator[Article | SourceError]:
     """Load every source in order: files, directories (recursive), URLs and feeds.
 
     pattern: a glob such as "*.md" that filters directory contents (default: every
-    supported extension). allow_private_addresses=False refuses URLs (and redirects) to
-    loopback, private, link-local and reserved addresses.
+    supported extension). URLs to loopback, private, link-local and reserved addresses are
+    refused, whoever names them (a typed URL, a redirect, a feed's entry link), except:
+    allow_private_typed trusts the hosts of the URLs in `sources` (`--allow-private`: so a
+    private feed's links to its own host are fetched, links elsewhere still checked);
+    allow_private_addresses turns the guard off entirely (tests, embedding applications).
     """
-    with Fetcher(
-        settings, client=client, allow_private_addresses=allow_private_addresses
-    ) as fetcher:
+    trusted = [s.strip() for s in sources if is_url(s)] if allow_private_typed else []
+    with (
+        Fetcher(
+            settings,
+            client=client,
+            allow_private_addresses=allow_private_addresses,
+            trusted_urls=trusted,
+        ) as fetcher,
+        Extractor(settings.extract_timeout) as extractor,
+    ):
         for source in sources:
-            yield from load_one(source, settings, fetcher, pattern=pattern)
+            yield from load_one(source, settings, fetcher, extractor, pattern=pattern)
 
 
 def load_url(
@@ -66,11 +79,16 @@ def load_url(
     settings: Settings,
     *,
     client: httpx.Client | None = None,
-    allow_private_addresses: bool = True,
+    allow_private_typed: bool = False,
+    allow_private_addresses: bool = False,
 ) -> Iterator[Article | SourceError]:
     """Load an article page (one Article) or an RSS/Atom feed (one result per entry)."""
     return load_sources(
-        [url], settings, client=client, allow_private_addresses=allow_private_addresses
+        [url],
+        settings,
+        client=client,
+        allow_private_typed=allow_private_typed,
+        allow_private_addresses=allow_private_addresses,
     )
 
 
@@ -80,21 +98,34 @@ def load_path(
     *,
     pattern: str | None = None,
     client: httpx.Client | None = None,
+    allow_private_addresses: bool = False,
 ) -> Iterator[Article | SourceError]:
     """Load a file or a directory tree (the client fetches the pages that feed entries link)."""
-    return load_sources([os.fspath(path)], settings, pattern=pattern, client=client)
+    return load_sources(
+        [os.fspath(path)],
+        settings,
+        pattern=pattern,
+        client=client,
+        allow_private_addresses=allow_private_addresses,
+    )
 
 
 def load_one(
-    source: str, settings: Settings, fetcher: Fetcher, *, pattern: str | None = None
+    source: str,
+    settings: Settings,
+    fetcher: Fetcher,
+    extractor: Extractor,
+    *,
+    pattern: str | None = None,
 ) -> Iterator[Article | SourceError]:
     """Load one source string with a shared fetcher; failures are yielded, never raised."""
     if not source.strip():
         yield SourceError(repr(source), "empty source (expected a path or a URL)")
     elif is_url(source):
-        yield from _guarded(source, _load_url(source.strip(), fetcher))
+        shown = without_userinfo(source.strip())  # a password is never shown or stored
+        yield from _guarded(shown, _load_url(source.strip(), shown, settings, fetcher, extractor))
     else:
-        yield from _guarded(source, _load_path(source, settings, fetcher, pattern))
+        yield from _guarded(source, _load_path(source, settings, fetcher, extractor, pattern))
 
 
 def is_url(source: str) -> bool:
@@ -113,21 +144,25 @@ def _guarded(source: str, results: Iterable[Loaded]) -> Iterator[Loaded]:
         yield SourceError(source, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
-def _load_url(url: str, fetcher: Fetcher) -> Iterator[Loaded]:
+def _load_url(
+    url: str, shown: str, settings: Settings, fetcher: Fetcher, extractor: Extractor
+) -> Iterator[Loaded]:
+    """`url` as typed (credentials and all, for the request); `shown`: without them."""
     fetched = fetcher.fetch(url)
-    kind = web_kind(fetched, url)
-    origin = Origin(source=url, url=fetched.url)
+    kind = web_kind(fetched, shown)
+    origin = Origin(source=shown, url=fetched.url)
     if kind == "feed":
-        yield from parse_feed(fetched.body, origin, fetcher)
+        limits = FeedLimits.from_settings(settings)
+        yield from parse_feed(fetched.body, origin, fetcher, limits, extractor)
     elif kind == "html":
-        html = decode_html(fetched.body, url, charset=fetched.charset, strict=False)
-        yield finish_article(html_draft(html, url, fetched_url=fetched.url), origin)
+        html = decode_html(fetched.body, shown, charset=fetched.charset, strict=False)
+        yield finish_article(extractor.draft(html, shown, fetched_url=fetched.url), origin)
     else:
         yield parse_txt(decode_plain(fetched.body, fetched.charset), origin)
 
 
 def _load_path(
-    source: str, settings: Settings, fetcher: Fetcher, pattern: str | None
+    source: str, settings: Settings, fetcher: Fetcher, extractor: Extractor, pattern: str | None
 ) -> Iterator[Loaded]:
     path = Path(source).expanduser()
     try:
@@ -138,15 +173,20 @@ def _load_path(
     except OSError as exc:
         raise SourceError(source, (exc.strerror or str(exc)).lower()) from None
     if path.is_dir():
-        yield from _load_directory(path, source, settings, fetcher, pattern)
+        yield from _load_directory(path, source, settings, fetcher, extractor, pattern)
     elif path.is_file():
-        yield from _load_file(path, source, settings, fetcher)
+        yield from _load_file(path, source, settings, fetcher, extractor)
     else:
         raise SourceError(source, "not a regular file or directory")
 
 
 def _load_directory(
-    directory: Path, source: str, settings: Settings, fetcher: Fetcher, pattern: str | None
+    directory: Path,
+    source: str,
+    settings: Settings,
+    fetcher: Fetcher,
+    extractor: Extractor,
+    pattern: str | None,
 ) -> Iterator[Loaded]:
     files = sorted(_find_files(directory, pattern))
     if not files:
@@ -154,7 +194,7 @@ def _load_directory(
         raise SourceError(source, f"no supported {wanted} in this directory ({SUPPORTED})")
     for path in files:
         name = replace_surrogates(str(path))
-        yield from _guarded(name, _load_file(path, name, settings, fetcher))
+        yield from _guarded(name, _load_file(path, name, settings, fetcher, extractor))
 
 
 def _find_files(directory: Path, pattern: str | None) -> Iterator[Path]:
@@ -173,7 +213,9 @@ def _find_files(directory: Path, pattern: str | None) -> Iterator[Path]:
             yield path
 
 
-def _load_file(path: Path, source: str, settings: Settings, fetcher: Fetcher) -> Iterator[Loaded]:
+def _load_file(
+    path: Path, source: str, settings: Settings, fetcher: Fetcher, extractor: Extractor
+) -> Iterator[Loaded]:
     source = replace_surrogates(source)
     extension = path.suffix.lower()
     kind = FORMATS.get(extension)
@@ -188,9 +230,10 @@ def _load_file(path: Path, source: str, settings: Settings, fetcher: Fetcher) ->
         source=source, stored_source=replace_surrogates(str(resolved)), file_uri=resolved.as_uri()
     )
     if kind == "feed":
-        yield from parse_feed(data, origin, fetcher)
+        yield from parse_feed(data, origin, fetcher, FeedLimits.from_settings(settings), extractor)
     elif kind == "html":
-        yield parse_html(decode_html(data, source, charset=None, strict=True), origin)
+        html = decode_html(data, source, charset=None, strict=True)
+        yield finish_article(extractor.draft(html, source), origin)
     else:
         yield from _parse_text_file(kind, decode_text(data, source), origin)
 
@@ -209,12 +252,20 @@ def _parse_text_file(kind: str, text: str, origin: Origin) -> Iterator[Loaded]:
 
 
 def _read_capped(path: Path, source: str, max_bytes: int) -> bytes:
-    """Read at most `max_bytes` (the size is checked again while reading: files grow)."""
+    """Read at most `max_bytes` (the size is checked again while reading: files grow).
+
+    Opened without blocking and checked to be a regular file before reading: a FIFO or a
+    device found in a directory would otherwise block the whole run forever.
+    """
     too_large = SourceError(source, f"larger than {human_size(max_bytes)}")
     try:
-        if path.stat().st_size > max_bytes:
-            raise too_large
-        with path.open("rb") as handle:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise SourceError(source, "not a regular file, skipped")
+            if info.st_size > max_bytes:
+                raise too_large
             data = handle.read(max_bytes + 1)
     except PermissionError:
         raise SourceError(source, "permission denied") from None

@@ -136,6 +136,19 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(
         default=20.0, gt=0, description="Seconds allowed for downloading one URL."
     )
+    extract_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds allowed for extracting one web page's text; slower pages fail.",
+    )
+    feed_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds for one feed and its entries' pages; pages past it are not fetched.",
+    )
+    feed_max_entries: int = Field(
+        default=200, ge=1, description="Entries read from one feed in one run (the first ones)."
+    )
     max_article_bytes: int = Field(
         default=5_000_000, ge=1_000, description="Largest file or download accepted, in bytes."
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import ipaddress
 import time
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +16,7 @@ from ingest.fetch import Fetcher, IPAddress, is_public_address
 from retrieval.errors import SourceError
 from retrieval.settings import Settings
 from tests.fakes import http_server
-from tests.fakes.http_server import ArticleServer
+from tests.fakes.http_server import ArticleServer, Response
 from tests.fakes.loopback import loopback_fetcher
 
 article_server = http_server.article_server  # the fixture
@@ -23,7 +26,7 @@ LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
 @pytest.fixture
 def fetcher(settings: Settings) -> Iterator[Fetcher]:
-    with Fetcher(settings) as made:
+    with Fetcher(settings, allow_private_addresses=True) as made:
         yield made
 
 
@@ -61,7 +64,7 @@ def test_timeout_covers_the_whole_download(
 ) -> None:
     quick = settings.model_copy(update={"fetch_timeout": 0.4})
     started = time.monotonic()
-    with Fetcher(quick) as fetcher:
+    with Fetcher(quick, allow_private_addresses=True) as fetcher:
         assert fetch_error(fetcher, article_server.url(path)) == "timed out after 0.4 s"
     assert time.monotonic() - started < 3
 
@@ -69,7 +72,7 @@ def test_timeout_covers_the_whole_download(
 @pytest.mark.parametrize("path", ["/huge", "/huge-declared", "/gzip-bomb"])
 def test_size_cap(settings: Settings, article_server: ArticleServer, path: str) -> None:
     small = settings.model_copy(update={"max_article_bytes": 200_000})
-    with Fetcher(small) as fetcher:
+    with Fetcher(small, allow_private_addresses=True) as fetcher:
         assert fetch_error(fetcher, article_server.url(path)) == "larger than 200 kB"
 
 
@@ -115,7 +118,10 @@ def test_connection_refused(fetcher: Fetcher) -> None:
 
 
 def test_uses_a_given_client(settings: Settings, article_server: ArticleServer) -> None:
-    with httpx.Client() as client, Fetcher(settings, client=client) as fetcher:
+    with (
+        httpx.Client() as client,
+        Fetcher(settings, client=client, allow_private_addresses=True) as fetcher,
+    ):
         fetcher.fetch(article_server.url("/article/harbor-ferry"))
     assert client.is_closed  # closed by its owner (the with block), not by the fetcher
 
@@ -210,3 +216,59 @@ def test_guard_reports_unresolvable_hosts(settings: Settings) -> None:
         assert fetch_error(fetcher, "https://nowhere.example/") == (
             "could not resolve host 'nowhere.example'"
         )
+
+
+# --- decompression bombs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["gzip, gzip", "gzip,deflate", "x-gzip, gzip, identity"])
+def test_stacked_encodings_cannot_inflate_past_the_cap_in_memory(
+    fetcher: Fetcher, article_server: ArticleServer, encoding: str
+) -> None:
+    """A few kB sent as `gzip, gzip` inflate to 50 MB; memory must stay near the 5 MB cap."""
+    body = b"<p>" + b"\0" * 50_000_000
+    for name in [n.strip() for n in encoding.split(",")]:
+        if name in ("gzip", "x-gzip"):
+            body = gzip.compress(body)
+        elif name == "deflate":
+            body = zlib.compress(body)
+    assert len(body) < 100_000
+    url = article_server.serve(
+        f"/bomb/{len(article_server.requests)}",
+        Response(body=body, headers=(("Content-Encoding", encoding),)),
+    )
+    tracemalloc.start()
+    try:
+        reason = fetch_error(fetcher, url)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert reason == "larger than 5 MB"
+    assert peak < 30_000_000, f"peak {peak / 1e6:.0f} MB while reading a capped body"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "reason"),
+    [("zstd", "download failed (unsupported content encoding 'zstd')"),
+     ("gzip", "download failed (not valid gzip data (Error -3 while decompressing data: "
+      "incorrect header check))")],
+)  # fmt: skip
+def test_unsupported_or_broken_encodings_are_one_line(
+    fetcher: Fetcher, article_server: ArticleServer, encoding: str, reason: str
+) -> None:
+    url = article_server.serve(
+        f"/encoded/{encoding}",
+        Response(body=b"<p>plain</p>", headers=(("Content-Encoding", encoding),)),
+    )
+    assert fetch_error(fetcher, url) == reason
+
+
+def test_compressed_pages_still_decode(fetcher: Fetcher, article_server: ArticleServer) -> None:
+    page = article_server.route("/article/harbor-ferry", {}).body
+    for encoding, body in [("gzip", gzip.compress(page)), ("deflate", zlib.compress(page)),
+                           ("deflate", zlib.compress(page)[2:-4]), ("gzip, gzip",
+                           gzip.compress(gzip.compress(page)))]:  # fmt: skip
+        url = article_server.serve(
+            f"/ok/{len(body)}", Response(body=body, headers=(("Content-Encoding", encoding),))
+        )
+        assert fetcher.fetch(url).body == page

@@ -107,7 +107,7 @@ def test_an_article_a_concurrent_run_is_storing_is_unchanged_not_updated(
         proxy.hold = lambda method, path: path == "/article/harbor-ferry"
         page = f"http://127.0.0.1:{proxy.port}/article/harbor-ferry"
         run_b = subprocess.Popen(
-            articlebot_command("ingest", page, str(corpus), "--json"),
+            articlebot_command("ingest", "--allow-private", page, str(corpus), "--json"),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

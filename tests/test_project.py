@@ -59,7 +59,8 @@ def test_readme_opens_with_the_two_commands() -> None:
     commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
     assert commands == ["./scripts/demo", "./scripts/test"]
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "./scripts/test" in ci.splitlines()[-1]
-    for script in ("demo", "test", "setup"):
+    # the README's test command, then a newcomer's install (fresh venv, its own pip)
+    assert ci.splitlines()[-2:] == ["./scripts/test", "./scripts/check-install"]
+    for script in ("demo", "test", "setup", "check-install"):
         assert (REPO_ROOT / "scripts" / script).stat().st_mode & 0o111
     assert Path(REPO_ROOT / "samples" / "articles").is_dir()

@@ -163,7 +163,7 @@ def test_unexpected_parser_failure_becomes_a_source_error(
 
 def test_article_url(settings: Settings, article_server: ArticleServer) -> None:
     url = article_server.url("/article/harbor-ferry?utm_source=chat#comments")
-    (article,) = load_url(url, settings)
+    (article,) = load_url(url, settings, allow_private_typed=True)
     assert isinstance(article, Article)
     assert article.id == article_server.url("/article/harbor-ferry")
     assert article.url == article.id
@@ -181,7 +181,7 @@ def test_offsite_canonical_is_not_trusted(
     settings: Settings, article_server: ArticleServer
 ) -> None:
     url = article_server.url("/article/offsite-canonical")
-    (article,) = load_url(url, settings)
+    (article,) = load_url(url, settings, allow_private_typed=True)
     assert isinstance(article, Article)
     assert article.id == url
 
@@ -189,19 +189,19 @@ def test_offsite_canonical_is_not_trusted(
 def test_redirected_url_gets_the_final_id(
     settings: Settings, article_server: ArticleServer
 ) -> None:
-    (article,) = load_url(article_server.url("/redirect/2"), settings)
+    (article,) = load_url(article_server.url("/redirect/2"), settings, allow_private_typed=True)
     assert isinstance(article, Article)
     assert article.id == article_server.url("/article/harbor-ferry")
 
 
 def test_charset_from_header(settings: Settings, article_server: ArticleServer) -> None:
-    (article,) = load_url(article_server.url("/article/latin1"), settings)
+    (article,) = load_url(article_server.url("/article/latin1"), settings, allow_private_typed=True)
     assert isinstance(article, Article)
     assert article.title == "Café Owners Celebrate"
 
 
 def test_plain_text_url(settings: Settings, article_server: ArticleServer) -> None:
-    (article,) = load_url(article_server.url("/plain"), settings)
+    (article,) = load_url(article_server.url("/plain"), settings, allow_private_typed=True)
     assert isinstance(article, Article)
     assert (article.title, article.author, article.text) == (
         "Plain Dispatch",
@@ -227,13 +227,18 @@ def test_bad_urls(
     settings: Settings, article_server: ArticleServer, path: str, reason: str
 ) -> None:
     url = article_server.url(path)
-    assert only_error(list(load_url(url, settings))).startswith(f"{url}: {reason}")
+    assert only_error(list(load_url(url, settings, allow_private_typed=True))).startswith(
+        f"{url}: {reason}"
+    )
 
 
 def test_url_timeout_message(settings: Settings, article_server: ArticleServer) -> None:
     quick = settings.model_copy(update={"fetch_timeout": 0.3})
     url = article_server.url("/slow")
-    assert only_error(list(load_url(url, quick))) == f"{url}: timed out after 0.3 s"
+    assert (
+        only_error(list(load_url(url, quick, allow_private_typed=True)))
+        == f"{url}: timed out after 0.3 s"
+    )
 
 
 def test_unsupported_scheme(settings: Settings) -> None:
@@ -241,11 +246,11 @@ def test_unsupported_scheme(settings: Settings) -> None:
     assert only_error(results) == "ftp://files.example/a.txt: unsupported scheme 'ftp'"
 
 
-def test_private_addresses_can_be_refused(
+def test_private_addresses_are_refused_by_default(
     settings: Settings, article_server: ArticleServer
 ) -> None:
     url = article_server.url("/feed.rss")
-    results = list(load_sources([url], settings, allow_private_addresses=False))
+    results = list(load_sources([url], settings))
     assert only_error(results) == (
         f"{url}: refused: '127.0.0.1' is a private or reserved address (127.0.0.1)"
     )
@@ -257,7 +262,7 @@ def test_private_addresses_can_be_refused(
 @pytest.mark.parametrize("path", ["/feed.rss", "/feed-as-xml", "/feed-octet"])
 def test_rss_feed(settings: Settings, article_server: ArticleServer, path: str) -> None:
     feed_url = article_server.url(path)
-    harbor, lighthouse, vanished, tides = load_url(feed_url, settings)
+    harbor, lighthouse, vanished, tides = load_url(feed_url, settings, allow_private_typed=True)
     assert isinstance(harbor, Article)
     assert harbor.id == article_server.url("/article/harbor-ferry")
     assert harbor.text == "\n\n".join(ARTICLE_PARAGRAPHS)  # the page, not the teaser
@@ -293,7 +298,7 @@ def test_rss_feed(settings: Settings, article_server: ArticleServer, path: str) 
 
 
 def test_atom_feed(settings: Settings, article_server: ArticleServer) -> None:
-    rail, market = load_url(article_server.url("/atom.xml"), settings)
+    rail, market = load_url(article_server.url("/atom.xml"), settings, allow_private_typed=True)
     assert isinstance(rail, Article) and isinstance(market, Article)
     assert rail.id == article_server.url("/article/mountain-rail")
     assert rail.text == "\n\n".join(SECOND_PARAGRAPHS)
@@ -309,7 +314,7 @@ def test_feed_file_fetches_linked_pages(
     tmp_path: Path, settings: Settings, article_server: ArticleServer
 ) -> None:
     feed = write(tmp_path / "saved.rss", article_server.rss_feed())
-    results = list(load_path(feed, settings))
+    results = list(load_path(feed, settings, allow_private_addresses=True))
     assert shown(results)[0] == article_server.url("/article/harbor-ferry")
     assert len(results) == 4
     assert all(r.source == str(feed.resolve()) for r in results if isinstance(r, Article))
@@ -328,6 +333,7 @@ def test_sources_keep_going_after_failures(
                 article_server.url("/article/harbor-ferry"),
             ],
             settings,
+            allow_private_typed=True,
         )
     )
     assert [type(r).__name__ for r in results] == [

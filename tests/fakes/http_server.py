@@ -92,6 +92,7 @@ class ArticleServer:
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+        self._served: dict[str, Response] = {}
         self._streams: dict[str, Callable[[_Handler], None]] = {
             "/slow": _slow,
             "/trickle": _trickle,
@@ -105,6 +106,11 @@ class ArticleServer:
 
     def start(self) -> None:
         self._thread.start()
+
+    def serve(self, path: str, response: Response) -> str:
+        """Answer `path` with `response` from now on (a test's own page); its absolute URL."""
+        self._served[path] = response
+        return self.url(path)
 
     def stop(self) -> None:
         """Wake slow handlers, stop serving, close the socket, wait for the thread."""
@@ -125,6 +131,8 @@ class ArticleServer:
             return Response(status=302, headers=(("Location", query["url"][0]),))
         if path == "/redirect-loop":
             return Response(status=301, headers=(("Location", "/redirect-loop"),))
+        if path in self._served:
+            return self._served[path]
         if path in self._pages:
             return self._pages[path]
         return Response(status=404, body=b"<h1>Not Found</h1>")
