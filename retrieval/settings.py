@@ -217,7 +217,7 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("chroma_host", "openai_base_url", mode="before")
+    @field_validator("chroma_host", "openai_base_url", "telegram_bot_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
