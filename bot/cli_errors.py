@@ -99,9 +99,9 @@ def _describe_os(exc: OSError, where: str) -> str | None:
         return f"could not write{name}: {what} ({_full_hint(where)})"
     if exc.errno in _DENIED:
         return f"cannot write{name}: {what} ({_read_only_hint(where)})"
-    if exc.errno is not None:
-        return f"{what}{':' + name if name else ''} (check the path and its permissions)"
-    return None
+    if exc.filename:  # another failure on a named file: say which
+        return f"{what}:{name} (check the path and its permissions)"
+    return None  # not about a file: unexpected here, so it keeps its traceback
 
 
 def _full_hint(where: str) -> str:

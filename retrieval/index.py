@@ -58,8 +58,8 @@ if TYPE_CHECKING:  # LangChain's Chroma wrapper is only needed for writing: impo
 #: re-embedded an article whose vectors were lost.
 Status = Literal["added", "updated", "unchanged", "resumed"]
 _GENERATION = "generation"
-log = logging.getLogger(__name__)
 _LAST_INGEST = "last_ingest"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

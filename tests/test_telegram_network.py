@@ -103,7 +103,7 @@ def test_a_reply_that_is_not_json_is_one_short_line(
 
 
 @pytest.mark.slow
-def test_an_outage_is_one_warning_line_and_a_stop_signal_ends_it_within_5_s(
+def test_each_outage_is_one_warning_line_and_a_stop_signal_ends_it_within_5_s(
     telegram_server: FakeTelegramServer, data_dir: Path, bots: list[Bot]
 ) -> None:
     bots.append(bot := Bot(env_for(telegram_server, data_dir)))
@@ -122,6 +122,19 @@ def test_an_outage_is_one_warning_line_and_a_stop_signal_ends_it_within_5_s(
     assert len(warnings) == 1, bot.lines
     assert f"the Telegram Bot API at {telegram_server.base_url} is unreachable" in warnings[0]
     assert not any("Traceback" in line for line in bot.lines)
+
+    telegram_server.start(telegram_server.port)  # Telegram is back: the bot answers again
+    telegram_server.private_message("/help")
+    deadline = time.monotonic() + 60
+    while len(telegram_server.sent(42)) < 2:
+        assert bot.process.poll() is None and time.monotonic() < deadline, bot.lines
+        time.sleep(0.05)
+    telegram_server.stop()  # a second outage: a second line
+    deadline = time.monotonic() + 30
+    while sum("is unreachable" in line for line in bot.lines) < 2:
+        assert time.monotonic() < deadline, bot.lines
+        time.sleep(0.05)
+    assert len([line for line in bot.lines if "WARNING" in line or "ERROR" in line]) == 2
 
     bot.process.send_signal(signal.SIGTERM)
     asked = time.monotonic()

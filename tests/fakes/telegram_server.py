@@ -321,9 +321,13 @@ class FakeTelegramServer:
             ]
         )
 
-    def start(self) -> FakeTelegramServer:
-        """Bind a free port on 127.0.0.1, serve in a thread, return once it accepts."""
-        self._serving.start()
+    def start(self, port: int = 0) -> FakeTelegramServer:
+        """Bind `port` (0: a free one) on 127.0.0.1, serve in a thread, return once it
+        accepts. After `stop`, `start(server.port)` ends an outage: the same updates and
+        call log, on the same address."""
+        self._stopping.clear()
+        self._loop = self._arrived = None  # the stopped server's loop is gone
+        self._serving.start(port)
         self.port = self._serving.port
         return self
 
