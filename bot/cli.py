@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from retrieval.errors import ArticlebotError
+from bot.cli_errors import boundary
 from retrieval.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,6 +46,11 @@ class AppContext:
                 raise click.ClickException(_settings_error(exc)) from None
         return self._settings
 
+    @property
+    def built_settings(self) -> Settings | None:
+        """The settings if a command built them (error messages name their paths)."""
+        return self._settings
+
 
 def _settings_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
@@ -54,16 +59,15 @@ def _settings_error(exc: ValidationError) -> str:
 
 
 def handle_errors(func: F) -> F:
-    """Turn our exceptions into one clean line and exit status 1."""
+    """Turn our exceptions, and expected OS and database failures, into one clean line and
+    exit status 1 (`bot/cli_errors.py`)."""
+    return boundary(_built_settings)(func)
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ArticlebotError as exc:
-            raise click.ClickException(str(exc)) from None
 
-    return wrapper  # type: ignore[return-value]
+def _built_settings() -> Settings | None:
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx is not None else None
+    return app.built_settings if app is not None else None
 
 
 class LazyGroup(click.Group):

@@ -10,6 +10,7 @@ from datetime import date
 import click
 
 from bot.cli import AppContext, handle_errors
+from bot.cli_errors import require_utf8
 from bot.render_text import render_answer, render_sources
 from retrieval import ArticleIndex
 from retrieval.answer import Answerer, SearchFilters, Turn
@@ -100,7 +101,7 @@ def ask(
         articlebot ask "How many jobs will the plant create?" --json
         articlebot ask --timeline "Sallow Street Bridge"
     """
-    if not question.strip():
+    if not require_utf8(question, "question").strip():
         raise click.UsageError("the question is empty")
     filters = _filters(app, k, since, until, site, recent)
     index = ArticleIndex(app.settings, must_exist=True)
@@ -190,7 +191,11 @@ def _chat_loop(answerer: Answerer, filters: SearchFilters, max_turns: int) -> No
         except (EOFError, click.Abort):
             click.echo("")
             return
-        text = line.strip()
+        try:
+            text = require_utf8(line, "question").strip()
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.message}", err=True)
+            continue
         if not text:
             continue
         if text == "/help":

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.cli import AppContext, handle_errors
+from bot.cli_errors import require_writable
 from bot.progress import TerminalProgress
 from ingest import IngestReport, run_ingest
 from retrieval import ArticleIndex, IndexStats
@@ -64,6 +65,7 @@ def ingest(
     if not sources and not rebuild:
         raise click.UsageError("give at least one file, directory, URL or feed (or --rebuild)")
     settings = app.settings
+    require_writable(settings, "ingest")
     index = ArticleIndex(settings)
     stderr = Console(stderr=True)
     show_progress = not as_json and stderr.is_terminal
@@ -169,6 +171,7 @@ def remove(app: AppContext, article: str, as_json: bool) -> None:
     Example usage:
         articlebot remove https://harbourledger.example/2026/03/04/bridge-closure
     """
+    require_writable(app.settings, "remove")
     index = ArticleIndex(app.settings, must_exist=True)
     try:
         removed = index.remove(article)

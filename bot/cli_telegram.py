@@ -14,6 +14,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.cli import AppContext, handle_errors
 from bot.telegram_app import BotApplication, build_application
+from bot.telegram_network import BotApiRequest, OneLineNetworkErrors
 from bot.telegram_services import Services
 from retrieval.factory import make_answerer
 from retrieval.index import ArticleIndex
@@ -118,6 +119,7 @@ async def _check_token(settings: Settings) -> None:
         settings.telegram_bot_token.get_secret_value(),
         base_url=settings.telegram_base_url,
         base_file_url=settings.telegram_file_url,
+        request=BotApiRequest(connection_pool_size=1),
     )
     try:
         async with bot:  # initialize() calls getMe; shutdown() closes the connections
@@ -171,4 +173,5 @@ def _redact_logs(*hidden: str) -> None:
     """Keep the token and the webhook secret out of every log line, whatever writes it."""
     redact = RedactToken(*hidden)
     for handler in logging.getLogger().handlers:
+        handler.addFilter(OneLineNetworkErrors())
         handler.addFilter(redact)

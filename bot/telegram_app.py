@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
+from telegram.error import NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -29,6 +30,7 @@ from telegram.ext import (
 )
 
 from bot import telegram_admin, telegram_handlers, telegram_news
+from bot.telegram_network import BotApiRequest, OutageLog
 from bot.telegram_services import Services, services_of
 from retrieval.errors import ArticlebotError, LLMError, StoreError
 from retrieval.settings import Settings
@@ -74,6 +76,10 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
+        .request(BotApiRequest(connection_pool_size=CONCURRENT_UPDATES))
+        .get_updates_request(
+            BotApiRequest(connection_pool_size=1, outage=OutageLog(settings.telegram_base_url))
+        )
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_file_url)
         .concurrent_updates(CONCURRENT_UPDATES)
@@ -168,6 +174,9 @@ def _drop_if_empty(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error (traceback for unexpected ones) and send the user a short apology."""
     error = context.error
+    if update is None and isinstance(error, NetworkError):  # polling: one line, no traceback
+        log.warning("polling Telegram failed: %s", " ".join(str(error).split()))
+        return
     if isinstance(error, ArticlebotError):
         log.warning("could not answer: %s: %s", type(error).__name__, error)
     else:

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from retrieval.errors import StoreError
-from retrieval.schema import migrate
+from retrieval.schema import migrate, require_current
 from retrieval.types import Article, Chunk
 
 _ARTICLE_COLUMNS = "id, title, text, url, site, author, published, ingested_at, source"
@@ -48,15 +48,29 @@ class StoredArticle:
 class Catalog:
     """Thread-safe access to the catalog database (one connection, one lock)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 5.0, read_only: bool = False) -> None:
+        """busy_timeout: seconds to wait for another process's write lock before SQLite
+        gives up ("database is locked"). read_only: open with `mode=ro` and never write
+        (a data directory this process may not write: `ask`, `list`, `stats` still work).
+        """
         self.path = path
+        self.read_only = read_only
+        self.busy_timeout = busy_timeout
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            if read_only:
+                self._conn = _connect_read_only(path, busy_timeout)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(
+                    path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
+                )
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
-            migrate(self._conn, str(path))
+            if read_only:
+                require_current(self._conn, str(path))
+            else:
+                migrate(self._conn, str(path))
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the article catalog at {path}: {exc}") from exc
         self._lock = threading.RLock()
@@ -74,7 +88,10 @@ class Catalog:
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (a full disk: SQLITE_FULL,
+                # SQLITE_IOERR); a second ROLLBACK would hide the error under its own.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
@@ -282,6 +299,32 @@ class Catalog:
         """Store a state value."""
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _connect_read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """Open the catalog for reading only. A WAL database needs its `-shm` file, which a
+    read-only directory cannot get when the last writer removed it on closing: then the
+    file is opened as immutable (nobody can be writing a directory that is read-only)."""
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(
+        f"{uri}?mode=ro",
+        uri=True,
+        timeout=busy_timeout,
+        check_same_thread=False,
+        isolation_level=None,
+    )
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+    return sqlite3.connect(
+        f"{uri}?immutable=1",
+        uri=True,
+        timeout=busy_timeout,
+        check_same_thread=False,
+        isolation_level=None,
+    )
 
 
 def _increment(conn: sqlite3.Connection, key: str) -> int:

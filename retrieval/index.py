@@ -15,12 +15,15 @@ Example::
 
 from __future__ import annotations
 
+import logging
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from chromadb.api import ClientAPI
@@ -31,12 +34,14 @@ from retrieval.embedders import Embedder, make_embedder
 from retrieval.entities import EntityTagger, SpacyTagger
 from retrieval.entity_store import EntityStore
 from retrieval.errors import IndexMissingError, StoreError
+from retrieval.fs import is_writable
 from retrieval.lexical import LexicalIndex
 from retrieval.settings import Settings
 from retrieval.store import (
     DIMENSION_KEY,
     EMBEDDER_KEY,
     connect,
+    connect_copy,
     describe_location,
     drop_collection,
     find_collection,
@@ -54,6 +59,7 @@ if TYPE_CHECKING:  # LangChain's Chroma wrapper is only needed for writing: impo
 Status = Literal["added", "updated", "unchanged", "resumed"]
 _GENERATION = "generation"
 _LAST_INGEST = "last_ingest"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +152,12 @@ class ArticleIndex:
                 " own files, URLs or feeds) first"
             )
         self.settings = settings
-        self.catalog = Catalog(settings.catalog_path)
+        #: The data directory cannot be written (a read-only mount, another user's files):
+        #: the catalog is opened read-only and the BM25 index is never saved.
+        self.read_only = must_exist and not is_writable(settings.data_dir)
+        self.catalog = Catalog(
+            settings.catalog_path, busy_timeout=settings.busy_timeout, read_only=self.read_only
+        )
         self.entities = EntityStore(self.catalog)
         self._tagger = tagger
         self._embedder = embedder
@@ -158,6 +169,7 @@ class ArticleIndex:
         self._sites_cache: tuple[int, list[str]] | None = None
         self._removing_cache: tuple[int, frozenset[str]] | None = None
         self._lexical_lock = threading.Lock()
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     # --- connections, opened on first use -----------------------------------------------
     @property
@@ -189,7 +201,12 @@ class ArticleIndex:
 
     @cached_property
     def client(self) -> ClientAPI:
-        """The Chroma client."""
+        """The Chroma client (over a temporary copy of its files when read-only)."""
+        if self.read_only and not self.settings.chroma_host:
+            self._scratch = tempfile.TemporaryDirectory(
+                prefix="articlebot-chroma-", ignore_cleanup_errors=True
+            )
+            return connect_copy(self.settings, Path(self._scratch.name))
         return connect(self.settings)
 
     @cached_property
@@ -239,6 +256,8 @@ class ArticleIndex:
     def close(self) -> None:
         """Release the catalog connection and the embedder this index made."""
         self.catalog.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
         if self._owns_embedder and self._embedder is not None:
             self._embedder.close()
 
@@ -462,7 +481,15 @@ class ArticleIndex:
                 keys.append((article.id, position))
                 texts.append(embedding_text(article, chunk))
         built = LexicalIndex.build(keys, texts)
-        built.save(self.settings.lexical_dir, generation)
+        if not self.read_only:
+            try:
+                built.save(self.settings.lexical_dir, generation)
+            except OSError as exc:  # a full disk: answer all the same, rebuild next time
+                log.warning(
+                    "could not save the BM25 index in %s (%s): answering without saving it",
+                    self.settings.lexical_dir,
+                    exc.strerror or exc,
+                )
         self._lexical_cache = (built, generation)
         return built
 

@@ -115,6 +115,19 @@ def migrate(conn: sqlite3.Connection, where: str) -> int:
     return found
 
 
+def require_current(conn: sqlite3.Connection, where: str) -> None:
+    """Refuse, in one line, a catalog that a read-only process cannot use: newer than this
+    code, or older (its migration needs a write)."""
+    found = version_of(conn)
+    _refuse_newer(found, where)
+    if found != CURRENT:
+        raise StoreError(
+            f"the article catalog at {where} has schema version {found} and needs upgrading"
+            f" to {CURRENT}, which needs write access: run any articlebot command once where"
+            " the data directory is writable"
+        )
+
+
 def _apply(conn: sqlite3.Connection, version: int, statements: tuple[str, ...]) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:

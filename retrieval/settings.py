@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     collection: str = Field(
         default="articles", description="Name of the Chroma collection that holds the chunks."
     )
+    busy_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description=(
+            "Seconds a command waits for another process (an ingest, the bot) to release"
+            " its lock on the article catalog before giving up with one line."
+        ),
+    )
     chroma_host: str | None = Field(
         default=None,
         validation_alias=_alias("CHROMA_HOST"),
@@ -221,7 +230,7 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("chroma_host", "openai_base_url", mode="before")
+    @field_validator("chroma_host", "openai_base_url", "telegram_bot_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -7,6 +7,8 @@ nonsense neighbours.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import chromadb
@@ -39,6 +41,24 @@ def connect(settings: Settings) -> ClientAPI:
         settings.chroma_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     except Exception as exc:  # chromadb raises several unrelated types here
+        raise StoreError(_connect_message(settings, exc)) from exc
+
+
+def connect_copy(settings: Settings, scratch: Path) -> ClientAPI:
+    """Open a copy of embedded Chroma's files made in `scratch`, for a data directory this
+    process may not write: Chroma cannot open its database read-only (it writes on open),
+    and the copy lets `ask` search the vectors all the same. Costs a copy of the folder."""
+    target = scratch / "chroma"
+    try:
+        if settings.chroma_dir.is_dir():
+            shutil.copytree(settings.chroma_dir, target, copy_function=shutil.copyfile)
+            for path in [target, *target.rglob("*")]:  # copytree kept the folders' modes
+                path.chmod(0o700 if path.is_dir() else 0o600)
+        else:
+            target.mkdir(parents=True)
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        return chromadb.PersistentClient(path=str(target), settings=chroma_settings)
+    except Exception as exc:
         raise StoreError(_connect_message(settings, exc)) from exc
 
 

@@ -30,11 +30,12 @@ class ThreadedServer:
         """Whether `start` has been called (and `stop` not yet)."""
         return self._thread is not None
 
-    def start(self) -> None:
-        """Bind a free port on 127.0.0.1, serve in a thread, return once it accepts."""
+    def start(self, port: int = 0) -> None:
+        """Bind `port` (0: a free one) on 127.0.0.1, serve in a thread, return once it
+        accepts (a port given again after `stop`: the same server back after an outage)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self._app,

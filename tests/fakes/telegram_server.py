@@ -15,7 +15,7 @@ webhook with its secret (`webhook_sender.py`; `deliveries` records the bot's ans
 
 Failures: `reject_html` makes the next N HTML messages fail with "can't parse entities";
 `reject_token` answers 401 to all; `fail_next(method, status, ...)` fails the next call of a
-method (e.g. 429 with `retry_after`).
+method (e.g. 429 with `retry_after`, or a 502 HTML page with `html`).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ class Failure:
     status: int
     description: str
     retry_after: int | None = None
+    html: str | None = None  # answer with this page (text/html) instead of Bot API JSON
 
 
 def _decode(raw: bytes) -> dict[str, Any]:
@@ -211,11 +212,17 @@ class FakeTelegramServer:
             return len(self._updates)
 
     def fail_next(
-        self, method: str, status: int, description: str, retry_after: int | None = None
+        self,
+        method: str,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        html: str | None = None,
     ) -> None:
-        """Answer the next call of `method` with this Bot API error (after the token check)."""
+        """Answer the next call of `method` with this Bot API error (after the token check),
+        or with an HTML page that is not the Bot API's JSON at all."""
         with self._lock:
-            self._failures.append(Failure(method, status, description, retry_after))
+            self._failures.append(Failure(method, status, description, retry_after, html))
 
     # -- serving -----------------------------------------------------------------------------
     async def _api(self, request: Request) -> Response:
@@ -226,6 +233,8 @@ class FakeTelegramServer:
             return _error(401, "Unauthorized")
         if (failure := self._scripted_failure(method, params)) is not None:
             self._record(Call(method, params, ok=False))
+            if failure.html is not None:  # a proxy's error page, say
+                return Response(failure.html, failure.status, media_type="text/html")
             return _error(failure.status, failure.description, failure.retry_after)
         if method == "getUpdates":
             if self.webhook is not None:
@@ -312,9 +321,13 @@ class FakeTelegramServer:
             ]
         )
 
-    def start(self) -> FakeTelegramServer:
-        """Bind a free port on 127.0.0.1, serve in a thread, return once it accepts."""
-        self._serving.start()
+    def start(self, port: int = 0) -> FakeTelegramServer:
+        """Bind `port` (0: a free one) on 127.0.0.1, serve in a thread, return once it
+        accepts. After `stop`, `start(server.port)` ends an outage: the same updates and
+        call log, on the same address."""
+        self._stopping.clear()
+        self._loop = self._arrived = None  # the stopped server's loop is gone
+        self._serving.start(port)
         self.port = self._serving.port
         return self
 
