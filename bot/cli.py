@@ -131,7 +131,7 @@ def main(ctx: click.Context, data_dir: Path | None, env_file: Path | None, verbo
 
     \b
     Example usage:
-        articlebot ingest samples/
+        articlebot ingest samples/articles/
         articlebot stats
     """
     logging.basicConfig(

@@ -50,3 +50,7 @@ class EmbedderError(ArticlebotError):
 
 class LLMError(ArticlebotError):
     """The chat model could not produce an answer; the message never holds the API key."""
+
+
+class ScopeError(ArticlebotError):
+    """`--site` names no stored outlet, or no stored article falls in the dates asked for."""
