@@ -114,6 +114,8 @@ def ask(
         else:
             found = _stream(answerer, question, [], filters)
         answer = replace(found, site=found.site or filters.site)  # also with the news layer off
+        if answer.notice:
+            click.echo(answer.notice, err=True)
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         else:
@@ -208,5 +210,7 @@ def _chat_loop(answerer: Answerer, filters: SearchFilters, max_turns: int) -> No
             click.echo(f"Unknown command {text.split()[0]}. {CHAT_HELP}")
         else:
             last = _stream(answerer, text, history, filters)
+            if last.notice:
+                click.echo(last.notice, err=True)
             click.echo(render_answer(last) + "\n")
             history = (history + [Turn(text, last.text)])[-max_turns:] if max_turns else []

@@ -82,7 +82,7 @@ def telegram(
     """
     settings = app.settings
     if settings.telegram_bot_token is None:
-        raise click.ClickException(NO_TOKEN)
+        raise click.ClickException(f"{NO_TOKEN} (settings read from {app.looked_in})")
     # PTB 22 warns on every 429 ("retry after") unless the process opts in to its future
     # timedelta durations; the bot reads none of them, so it opts in.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -130,6 +130,8 @@ def answerer_label(settings: Settings) -> str:
     """Who writes the answers, as the start line says it."""
     if not settings.use_llm:
         return "offline (quoted from the articles)"
+    if settings.answerer == "auto":
+        return f"by the LLM {settings.llm_model} (offline while it is unreachable)"
     return f"by the LLM {settings.llm_model}"
 
 

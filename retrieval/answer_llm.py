@@ -32,8 +32,8 @@ from pydantic import SecretStr
 from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.citations import make_citation
 from retrieval.condense import condense
-from retrieval.errors import ConfigError, LLMError
-from retrieval.openai_errors import describe_failure, server_host
+from retrieval.errors import ConfigError, LLMError, LLMUnreachableError
+from retrieval.openai_errors import could_not_connect, describe_failure, server_host
 from retrieval.prompts import (
     ANSWER_SYSTEM,
     ANSWER_USER,
@@ -224,6 +224,8 @@ class LLMAnswerer(Answerer):
         try:
             return step()
         except Exception as exc:  # the openai client's errors, or a malformed reply
+            if could_not_connect(exc):
+                raise LLMUnreachableError(self._describe(exc)) from None
             raise LLMError(self._describe(exc)) from None
 
     def _describe(self, exc: BaseException) -> str:
@@ -252,6 +254,7 @@ def _chat_model(settings: Settings) -> BaseChatModel:
             " server); set one, or use ARTICLEBOT_ANSWERER=offline."
         )
     from langchain_openai import ChatOpenAI
+    from openai import Timeout
 
     # Everything is passed explicitly so nothing is picked up from OPENAI_* variables
     # behind the Settings object's back.
@@ -262,7 +265,7 @@ def _chat_model(settings: Settings) -> BaseChatModel:
         base_url=settings.openai_base_url,
         organization=None,
         openai_proxy=None,
-        timeout=settings.openai_timeout,
+        timeout=Timeout(settings.openai_timeout, connect=settings.llm_connect_timeout),
         max_retries=settings.openai_max_retries,
     )
 

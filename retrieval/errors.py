@@ -54,3 +54,7 @@ class LLMError(ArticlebotError):
 
 class ScopeError(ArticlebotError):
     """`--site` names no stored outlet, or no stored article falls in the dates asked for."""
+
+
+class LLMUnreachableError(LLMError):
+    """The chat model's server could not be connected to (refused, or no answer in time)."""

@@ -87,7 +87,9 @@ def test_missing_token_is_one_line(
     processes.append(process := articlebot(env_for(telegram_server, data_dir, token=None)))
     out, err = process.communicate(timeout=30)
     assert process.returncode == 1
-    assert err.strip().splitlines() == [f"Error: {NO_TOKEN}"]
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "articlebot" / ".env"
+    looked = f"settings read from the environment, ./.env, {config}"
+    assert err.strip().splitlines() == [f"Error: {NO_TOKEN} ({looked})"]
     assert "TELEGRAM_BOT_TOKEN (from @BotFather)" in NO_TOKEN
 
 

@@ -30,11 +30,12 @@ class ThreadedServer:
         """Whether `start` has been called (and `stop` not yet)."""
         return self._thread is not None
 
-    def start(self) -> None:
-        """Bind a free port on 127.0.0.1, serve in a thread, return once it accepts."""
+    def start(self, port: int = 0) -> None:
+        """Bind a free port (or `port`) on 127.0.0.1, serve in a thread, return once it
+        accepts. A given port lets a test bring back a server that was unreachable."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self._app,
