@@ -45,7 +45,7 @@ def ingest(
     \b
     Example usage:
         articlebot ingest samples/articles/
-        articlebot ingest notes/ --glob '*.md'
+        articlebot ingest samples/articles/ --glob '*.md'
         articlebot ingest https://example.com/story.html https://example.com/feed.xml
         articlebot ingest --rebuild        # after changing the embedder or chunk size
     """
@@ -150,7 +150,8 @@ def remove(app: AppContext, article: str, as_json: bool) -> None:
 
     \b
     Example usage:
-        articlebot remove https://harbourledger.example/2026/03/04/bridge-closure
+        articlebot remove https://harbourledger.example/2026/03/02/sallow-street-bridge-closed
+        articlebot remove vw-20260312-sennet-seagrass
     """
     index = ArticleIndex(app.settings, must_exist=True)
     try:

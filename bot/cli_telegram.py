@@ -78,7 +78,7 @@ def telegram(
     Example usage:
         TELEGRAM_BOT_TOKEN=123:abc articlebot telegram
         ARTICLEBOT_TELEGRAM_WEBHOOK_SECRET=s3cret articlebot telegram \\
-            --webhook-url https://bot.example.com/tg --listen 0.0.0.0 --port 8443
+            --webhook-url https://bot.example.com/tg --listen 127.0.0.1 --port 8443
     """
     settings = app.settings
     if settings.telegram_bot_token is None:

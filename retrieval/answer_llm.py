@@ -16,11 +16,13 @@ retries (429, 5xx, timeouts) are the openai client's own (``max_retries``, with 
 
 from __future__ import annotations
 
+import atexit
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
@@ -267,7 +269,23 @@ def _chat_model(settings: Settings) -> BaseChatModel:
         openai_proxy=None,
         timeout=Timeout(settings.openai_timeout, connect=settings.llm_connect_timeout),
         max_retries=settings.openai_max_retries,
+        http_client=_shared_http_client(),
     )
+
+
+@functools.cache
+def _shared_http_client() -> Any:
+    """One connection pool for every chat model of the process.
+
+    langchain-openai shares its default client only for a hashable timeout; ours has a
+    connect part (`openai.Timeout`, unhashable), so each model would get a client of its
+    own that nothing closes (its sockets left to the garbage collector). The timeout of
+    each request is still the model's own. Closed when the process exits."""
+    from openai import DefaultHttpxClient
+
+    client = DefaultHttpxClient()
+    atexit.register(client.close)
+    return client
 
 
 def _inputs(question: str, hits: Sequence[Hit]) -> dict[str, str]:

@@ -276,6 +276,7 @@ def test_bot_process_never_logs_or_sends_secrets(
             telegram_server.private_message(town_question(n), user_id=100 + n)
             _wait(process, lambda n=n: _final_reply(telegram_server, 100 + n), 40)
         assert APOLOGY_LLM in telegram_server.texts(102)
+        revoked_at = len(telegram_server.calls)
         telegram_server.reject_token = True  # the token is revoked while the bot runs
         time.sleep(1.5)
         process.send_signal(signal.SIGTERM)
@@ -286,9 +287,14 @@ def test_bot_process_never_logs_or_sends_secrets(
             process.communicate(timeout=10)
     sent = [json.dumps(c.params) for c in telegram_server.calls]
     assert_no_secret(out, err, *sent)
-    # the only error logged is PTB's own, at shutdown with the revoked token (redacted)
+    # The revoked token was met (Telegram refused a call after it), and the only error
+    # logged is PTB's own about it, its token redacted.
+    refused = telegram_server.calls[revoked_at:]
+    assert refused and all(not c.ok for c in refused)
     errors = [line for line in err.splitlines() if " ERROR " in line]
+    assert errors, err
     assert all("telegram.ext.Updater" in line for line in errors), err
+    assert "InvalidToken" in err or "Unauthorized" in err, err[-3000:]
     assert any(town_fact(1) in text for text in sent)
 
 
