@@ -11,6 +11,7 @@ import functools
 import gc
 import importlib
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,9 +20,19 @@ import click
 from pydantic import ValidationError
 
 from bot.cli_errors import boundary
+from retrieval.errors import ConfigError
 from retrieval.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_env_file() -> Path:
+    """The per-user `.env`: `$XDG_CONFIG_HOME/articlebot/.env` (default `~/.config/...`).
+
+    Read after `./.env` so that `articlebot` works from any directory once set up."""
+    base = os.environ.get("XDG_CONFIG_HOME", "").strip()
+    config = Path(base) if base else Path.home() / ".config"
+    return config / "articlebot" / ".env"
 
 
 class AppContext:
@@ -29,8 +40,17 @@ class AppContext:
 
     def __init__(self, data_dir: Path | None, env_file: Path | None) -> None:
         self._data_dir = data_dir
-        self._env_file = env_file
+        # Later files win: ./.env over the per-user one; the environment over both.
+        self.env_files: tuple[Path, ...] = (
+            (env_file,) if env_file else (config_env_file(), Path(".env"))
+        )
         self._settings: Settings | None = None
+
+    @property
+    def looked_in(self) -> str:
+        """Where settings are read from, most important first (for errors about them)."""
+        files = ", ".join(str(f) if f.is_absolute() else f"./{f}" for f in self.env_files[::-1])
+        return f"the environment, {files}"
 
     @property
     def settings(self) -> Settings:
@@ -40,10 +60,9 @@ class AppContext:
             if self._data_dir is not None:
                 overrides["data_dir"] = self._data_dir
             try:
-                env_file = self._env_file or ".env"
-                self._settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+                self._settings = Settings(_env_file=self.env_files, **overrides)  # type: ignore[call-arg]
             except ValidationError as exc:
-                raise click.ClickException(_settings_error(exc)) from None
+                raise click.ClickException(_settings_error(exc, self.looked_in)) from None
         return self._settings
 
     @property
@@ -52,16 +71,27 @@ class AppContext:
         return self._settings
 
 
-def _settings_error(exc: ValidationError) -> str:
+def _settings_error(exc: ValidationError, looked_in: str) -> str:
     first = exc.errors()[0]
     name = ".".join(str(part) for part in first["loc"]) or "settings"
-    return f"invalid setting {name}: {first['msg']} (see .env.example)"
+    return f"invalid setting {name}: {first['msg']} (read from {looked_in}; see .env.example)"
 
 
 def handle_errors(func: F) -> F:
     """Turn our exceptions, and expected OS and database failures, into one clean line and
-    exit status 1 (`bot/cli_errors.py`)."""
-    return boundary(_built_settings)(func)
+    exit status 1 (`bot/cli_errors.py`). A missing or invalid setting also says where
+    settings were looked for."""
+
+    @functools.wraps(func)
+    def with_where(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            app = click.get_current_context().find_object(AppContext)
+            where = f" (settings read from {app.looked_in})" if app is not None else ""
+            raise click.ClickException(f"{exc}{where}") from None
+
+    return boundary(_built_settings)(with_where)  # type: ignore[return-value]
 
 
 def _built_settings() -> Settings | None:
@@ -126,7 +156,7 @@ def _skip_final_collections() -> None:
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Read settings from this file instead of ./.env.",
+    help="Read settings from this file instead of ./.env and ~/.config/articlebot/.env.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
 @click.pass_context
@@ -135,7 +165,7 @@ def main(ctx: click.Context, data_dir: Path | None, env_file: Path | None, verbo
 
     \b
     Example usage:
-        articlebot ingest samples/
+        articlebot ingest samples/articles/
         articlebot stats
     """
     logging.basicConfig(

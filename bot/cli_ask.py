@@ -10,32 +10,27 @@ from datetime import date
 import click
 
 from bot.cli import AppContext, handle_errors
+from bot.cli_dates import check_dates, parse_date
 from bot.cli_errors import require_utf8
 from bot.render_text import render_answer, render_sources
 from retrieval import ArticleIndex
 from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.factory import make_answerer
+from retrieval.scope import resolve_scope
 from retrieval.types import Answer
 
 pass_app = click.make_pass_decorator(AppContext)
-
-
-def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
 def filter_options(func: click.decorators.FC) -> click.decorators.FC:
     """The search options shared by ask and chat."""
     options = [
         click.option("--k", "k", type=click.IntRange(1, 50), help="Passages to retrieve."),
-        click.option("--since", callback=_parse_date, help="Only articles published on or after."),
-        click.option("--until", callback=_parse_date, help="Only articles published on or before."),
-        click.option("--site", help="Only articles from this site (as `list` shows it)."),
+        click.option("--since", callback=parse_date, help="Only articles published on or after."),
+        click.option("--until", callback=parse_date, help="Only articles published on or before."),
+        click.option(
+            "--site", help="Only articles from this outlet: its name or domain (see `list`)."
+        ),
         click.option("--recent", is_flag=True, help="Prefer the newest relevant articles."),
         click.option(
             "--retriever",
@@ -52,14 +47,21 @@ def filter_options(func: click.decorators.FC) -> click.decorators.FC:
 
 def _filters(
     app: AppContext,
+    index: ArticleIndex,
     k: int | None,
     since: date | None,
     until: date | None,
     site: str | None,
     recent: bool,
 ) -> SearchFilters:
-    if since and until and since > until:
-        raise click.UsageError(f"--since {since} is after --until {until}")
+    """The search limits, with `--site` resolved to a stored outlet (by name or domain).
+
+    An unknown outlet or an empty date range is a one-line error listing the outlets.
+    """
+    if site is not None or since or until:
+        articles = [s.article for s in index.articles() if s.indexed]
+        scope = resolve_scope(articles, site, since, until)
+        site = scope.site
     return SearchFilters(
         k=k or app.settings.top_k, site=site, since=since, until=until, prefer_recent=recent
     )
@@ -97,21 +99,24 @@ def ask(
     \b
     Example usage:
         articlebot ask "When does the Sallow Street Bridge reopen?"
-        articlebot ask "What did the council decide?" --since 2026-03-01 --site valleywire.example
+        articlebot ask "What did the council decide?" --since 2026-03-10 --site valleywire.example
         articlebot ask "How many jobs will the plant create?" --json
         articlebot ask --timeline "Sallow Street Bridge"
     """
     if not require_utf8(question, "question").strip():
         raise click.UsageError("the question is empty")
-    filters = _filters(app, k, since, until, site, recent)
+    check_dates(since, until)
     index = ArticleIndex(app.settings, must_exist=True)
     try:
+        filters = _filters(app, index, k, since, until, site, recent)
         answerer = make_answerer(app.settings, index, retriever)  # type: ignore[arg-type]
         if timeline or as_json:
             found = (answerer.timeline if timeline else answerer.answer)(question, (), filters)
         else:
             found = _stream(answerer, question, [], filters)
         answer = replace(found, site=found.site or filters.site)  # also with the news layer off
+        if answer.notice:
+            click.echo(answer.notice, err=True)
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         else:
@@ -172,9 +177,10 @@ def chat(
         articlebot chat
         articlebot chat --since 2026-03-10
     """
-    filters = _filters(app, k, since, until, site, recent)
+    check_dates(since, until)
     index = ArticleIndex(app.settings, must_exist=True)
     try:
+        filters = _filters(app, index, k, since, until, site, recent)
         answerer = make_answerer(app.settings, index, retriever)  # type: ignore[arg-type]
         _chat_loop(answerer, filters, app.settings.history_turns)
     finally:
@@ -209,5 +215,7 @@ def _chat_loop(answerer: Answerer, filters: SearchFilters, max_turns: int) -> No
             click.echo(f"Unknown command {text.split()[0]}. {CHAT_HELP}")
         else:
             last = _stream(answerer, text, history, filters)
+            if last.notice:
+                click.echo(last.notice, err=True)
             click.echo(render_answer(last) + "\n")
             history = (history + [Turn(text, last.text)])[-max_turns:] if max_turns else []

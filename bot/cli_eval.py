@@ -143,12 +143,11 @@ def eval_command(
 
     \b
     Example usage:
-        articlebot eval --articles eval/articles.jsonl --questions eval/questions.jsonl
-        articlebot eval --articles a.jsonl --questions q.jsonl --retriever hybrid --json
-        articlebot eval --articles a.jsonl --questions q.jsonl --limit 100 --seed 1
-        articlebot eval --articles samples/articles/ --questions samples/questions.jsonl
-        articlebot eval --articles samples/news-dev/articles/ --stories
-            samples/news-dev/stories.jsonl --questions samples/news-dev/questions-tune.jsonl
+        articlebot eval --articles samples/articles/ --questions samples/questions.jsonl \\
+            --out-of-corpus 0
+        articlebot eval --articles samples/news-dev/articles/ \\
+            --stories samples/news-dev/stories.jsonl \\
+            --questions samples/news-dev/questions-test.jsonl --retriever hybrid --limit 10 --seed 1
         articlebot eval --news --articles samples/articles/ --questions samples/news-checks.jsonl
     """
     if news:

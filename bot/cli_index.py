@@ -5,19 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import nullcontext
+from datetime import date
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from bot.cli import AppContext, handle_errors
+from bot.cli_dates import check_dates, parse_date
 from bot.cli_errors import require_writable
+from bot.list_view import print_article_list
 from bot.progress import TerminalProgress
 from ingest import IngestReport, run_ingest
 from retrieval import ArticleIndex, IndexStats
-from retrieval.datelines import published_label
+from retrieval.scope import in_scope, resolve_scope
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -56,8 +58,8 @@ def ingest(
 
     \b
     Example usage:
-        articlebot ingest samples/
-        articlebot ingest notes/ --glob '*.md'
+        articlebot ingest samples/articles/
+        articlebot ingest samples/articles/ --glob '*.md'
         articlebot ingest https://example.com/story.html https://example.com/feed.xml
         articlebot ingest --rebuild        # after changing the embedder or chunk size
         articlebot ingest --allow-private http://intranet.local/feed.xml
@@ -117,39 +119,39 @@ def _print_report(report: IngestReport) -> None:
 
 
 @click.command(name="list")
+@click.option("--site", help="Only articles from this outlet: its name or domain.")
+@click.option("--since", callback=parse_date, help="Only articles published on or after.")
+@click.option("--until", callback=parse_date, help="Only articles published on or before.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_app
 @handle_errors
-def list_articles(app: AppContext, as_json: bool) -> None:
-    """List stored articles, newest first.
+def list_articles(
+    app: AppContext, site: str | None, since: date | None, until: date | None, as_json: bool
+) -> None:
+    """List stored articles, newest first. Ids are printed whole, to copy into `remove`.
 
     \b
     Example usage:
         articlebot list
-        articlebot list --json | jq '.[].title'
+        articlebot list --site valleywire.example --since 2026-03-10
+        articlebot list --json
     """
+    check_dates(since, until)
     index = ArticleIndex(app.settings, must_exist=True)
     try:
         stored = index.articles()
         removing = len(index.catalog.removals())
     finally:
         index.close()
+    if site is not None or since or until:
+        scope = resolve_scope([s.article for s in stored], site, since, until)
+        stored = [s for s in stored if in_scope(s.article, scope)]
     if as_json:
         _print_json(
             [{**s.article.to_dict(), "chunks": s.chunk_count, "indexed": s.indexed} for s in stored]
         )
         return
-    table = Table("published", "site", "title", "chunks", "id", box=None)
-    for s in stored:
-        a = s.article
-        table.add_row(
-            published_label(a),
-            escape(a.site or ""),
-            escape(a.title) + ("" if s.indexed else " [yellow](pending)[/]"),
-            str(s.chunk_count),
-            escape(a.id),
-        )
-    Console(highlight=False, soft_wrap=True).print(table)
+    print_article_list(stored, Console(highlight=False, soft_wrap=True))
     click.echo(f"{len(stored)} articles{_removing_note(removing)}")
 
 
@@ -169,7 +171,8 @@ def remove(app: AppContext, article: str, as_json: bool) -> None:
 
     \b
     Example usage:
-        articlebot remove https://harbourledger.example/2026/03/04/bridge-closure
+        articlebot remove https://harbourledger.example/2026/03/02/sallow-street-bridge-closed
+        articlebot remove vw-20260312-sennet-seagrass
     """
     require_writable(app.settings, "remove")
     index = ArticleIndex(app.settings, must_exist=True)

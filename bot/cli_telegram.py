@@ -79,21 +79,23 @@ def telegram(
     Example usage:
         TELEGRAM_BOT_TOKEN=123:abc articlebot telegram
         ARTICLEBOT_TELEGRAM_WEBHOOK_SECRET=s3cret articlebot telegram \\
-            --webhook-url https://bot.example.com/tg --listen 0.0.0.0 --port 8443
+            --webhook-url https://bot.example.com/tg --listen 127.0.0.1 --port 8443
     """
     settings = app.settings
     if settings.telegram_bot_token is None:
-        raise click.ClickException(NO_TOKEN)
+        raise click.ClickException(f"{NO_TOKEN} (settings read from {app.looked_in})")
     # PTB 22 warns on every 429 ("retry after") unless the process opts in to its future
     # timedelta durations; the bot reads none of them, so it opts in.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     if webhook_url:
         secret_token = webhook_secret(settings, secret_token)
     _redact_logs(settings.telegram_bot_token.get_secret_value(), secret_token or "")
-    asyncio.run(_check_token(settings))
+    username = asyncio.run(_check_token(settings))
     index = ArticleIndex(settings, must_exist=True)
     try:
         services = Services.create(settings, index, make_answerer(settings, index))
+        _, indexed, _ = index.catalog.counts()
+        click.echo(start_line(settings, username, indexed, webhook_url, listen, port))
         _run(
             build_application(settings, services), settings, webhook_url, listen, port, secret_token
         )
@@ -112,8 +114,32 @@ def webhook_secret(settings: Settings, given: str | None) -> str:
     return secret
 
 
-async def _check_token(settings: Settings) -> None:
-    """Ask getMe once, so a bad token is one line (PTB's own start-up logs a traceback)."""
+def start_line(
+    settings: Settings, username: str, indexed: int, webhook_url: str | None, listen: str, port: int
+) -> str:
+    """What the bot is about to do, in one line: someone who starts it sees it works."""
+    mode = (
+        f"webhook {webhook_url} (listening on {listen}:{port})" if webhook_url else "long polling"
+    )
+    return (
+        f"Telegram bot @{username}: {mode}, {indexed} articles indexed,"
+        f" answers {answerer_label(settings)}. Ctrl-C stops it."
+    )
+
+
+def answerer_label(settings: Settings) -> str:
+    """Who writes the answers, as the start line says it."""
+    if not settings.use_llm:
+        return "offline (quoted from the articles)"
+    if settings.answerer == "auto":
+        return f"by the LLM {settings.llm_model} (offline while it is unreachable)"
+    return f"by the LLM {settings.llm_model}"
+
+
+async def _check_token(settings: Settings) -> str:
+    """Ask getMe once, so a bad token is one line (PTB's own start-up logs a traceback).
+
+    Returns the bot's username, for the start line."""
     assert settings.telegram_bot_token is not None
     bot = Bot(
         settings.telegram_bot_token.get_secret_value(),
@@ -123,7 +149,7 @@ async def _check_token(settings: Settings) -> None:
     )
     try:
         async with bot:  # initialize() calls getMe; shutdown() closes the connections
-            pass
+            return bot.username
     except InvalidToken:
         raise click.ClickException(BAD_TOKEN) from None
     except NetworkError as exc:

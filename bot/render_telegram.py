@@ -101,6 +101,8 @@ def answer_blocks(answer: Answer) -> list[Block]:
     blocks = [Block(p) for p in re.split(r"\n\s*\n", text) if p.strip()]
     if not blocks:
         blocks = [Block("(empty answer)")]
+    if answer.notice:  # how it was answered, first: "LLM unreachable: answered from..."
+        blocks.insert(0, Block(sendable(answer.notice), "<i>", "</i>"))
     note = scope_note(answer)
     if note:
         blocks.append(Block(sendable(note), "<i>", "</i>", glue="\n"))
@@ -130,7 +132,8 @@ def render_html(answer: Answer, limit: int = LIMIT) -> list[str]:
 
 def render_plain(answer: Answer, limit: int = LIMIT) -> list[str]:
     """The same answer as plain text (for when Telegram refuses the HTML)."""
-    return split_plain(render_answer(answer).strip() or "(empty answer)", limit)
+    text = render_answer(answer).strip() or "(empty answer)"
+    return split_plain(f"{answer.notice}\n\n{text}" if answer.notice else text, limit)
 
 
 def split_plain(text: str, limit: int = LIMIT) -> list[str]:

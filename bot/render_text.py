@@ -59,7 +59,11 @@ def render_sources(answer: Answer) -> str:
 
 
 def render_answer(answer: Answer) -> str:
-    """The answer, then its sources (a refusal: what was searched, if only one outlet)."""
+    """The answer, then its sources (a refusal: what was searched, if only one outlet).
+
+    The answer's notice is not part of it: `ask` and `chat` print it on stderr, one line.
+    Plain text for Telegram (`render_plain`) puts it first.
+    """
     if not answer.found:
         note = scope_note(answer)
         return f"{answer.text}\n{note}" if note else answer.text

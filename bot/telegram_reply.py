@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from telegram import LinkPreviewOptions, Message
+from telegram import LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
@@ -32,7 +32,12 @@ from retrieval.types import Answer
 
 log = logging.getLogger(__name__)
 
-SLOW_DOWN = "You're asking faster than I can read. Please wait a minute and ask again."
+SLOW_DOWN = (
+    "You're asking faster than I can read, so I skipped this question: “{}”."
+    " Please wait a minute and ask again."
+)
+#: How much of a skipped question the slow-down reply quotes.
+QUOTED = 200
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _DONE = object()
 
@@ -48,7 +53,7 @@ async def answer_question(
     services = services_of(context)
     user = message.from_user
     if user is not None and not services.limiter.allow(user.id):
-        await message.reply_text(SLOW_DOWN)
+        await message.reply_text(slow_down(question), reply_parameters=threaded(message))
         return
     history = remembered(_chat_data(context), services)
     async with typing_action(context, message.chat_id):
@@ -64,6 +69,20 @@ async def answer_question(
         unremember(_chat_data(context), turn)
         raise
     _forget_stale_chats(context, services, message.chat_id)
+
+
+def threaded(message: Message) -> ReplyParameters:
+    """Reply to `message` itself, in private chats too (PTB threads only group replies):
+    eight quick questions then get eight answers each under its own question. Sent even if
+    the question was deleted meanwhile."""
+    return ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+
+
+def slow_down(question: str) -> str:
+    """The reply to a question over the limit, quoting it: the user sees which one to ask
+    again."""
+    words = " ".join(question.split())
+    return SLOW_DOWN.format(words if len(words) <= QUOTED else words[: QUOTED - 1] + "…")
 
 
 def _chat_data(context: ContextTypes.DEFAULT_TYPE) -> dict[Any, Any]:
@@ -145,7 +164,7 @@ class Draft:
         if text.strip() == self._shown:
             return
         if self.sent is None:
-            self.sent = await self.message.reply_text(text)
+            self.sent = await self.message.reply_text(text, reply_parameters=threaded(self.message))
         else:
             await self.sent.edit_text(text)
         self._shown, self._last = text.strip(), time.monotonic()
@@ -170,7 +189,12 @@ async def _send(
         await draft.wait()  # the final edit keeps to the interval too
         await draft.sent.edit_text(first, parse_mode=mode, link_preview_options=NO_PREVIEW)
     else:
-        await message.reply_text(first, parse_mode=mode, link_preview_options=NO_PREVIEW)
+        await message.reply_text(
+            first,
+            parse_mode=mode,
+            link_preview_options=NO_PREVIEW,
+            reply_parameters=threaded(message),
+        )
     for part in rest:
         await message.get_bot().send_message(
             message.chat_id, part, parse_mode=mode, link_preview_options=NO_PREVIEW

@@ -16,11 +16,13 @@ retries (429, 5xx, timeouts) are the openai client's own (``max_retries``, with 
 
 from __future__ import annotations
 
+import atexit
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
@@ -32,8 +34,8 @@ from pydantic import SecretStr
 from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.citations import make_citation
 from retrieval.condense import condense
-from retrieval.errors import ConfigError, LLMError
-from retrieval.openai_errors import describe_failure, server_host
+from retrieval.errors import ConfigError, LLMError, LLMUnreachableError
+from retrieval.openai_errors import could_not_connect, describe_failure, server_host
 from retrieval.prompts import (
     ANSWER_SYSTEM,
     ANSWER_USER,
@@ -224,6 +226,8 @@ class LLMAnswerer(Answerer):
         try:
             return step()
         except Exception as exc:  # the openai client's errors, or a malformed reply
+            if could_not_connect(exc):
+                raise LLMUnreachableError(self._describe(exc)) from None
             raise LLMError(self._describe(exc)) from None
 
     def _describe(self, exc: BaseException) -> str:
@@ -252,6 +256,7 @@ def _chat_model(settings: Settings) -> BaseChatModel:
             " server); set one, or use ARTICLEBOT_ANSWERER=offline."
         )
     from langchain_openai import ChatOpenAI
+    from openai import Timeout
 
     # Everything is passed explicitly so nothing is picked up from OPENAI_* variables
     # behind the Settings object's back.
@@ -262,9 +267,25 @@ def _chat_model(settings: Settings) -> BaseChatModel:
         base_url=settings.openai_base_url,
         organization=None,
         openai_proxy=None,
-        timeout=settings.openai_timeout,
+        timeout=Timeout(settings.openai_timeout, connect=settings.llm_connect_timeout),
         max_retries=settings.openai_max_retries,
+        http_client=_shared_http_client(),
     )
+
+
+@functools.cache
+def _shared_http_client() -> Any:
+    """One connection pool for every chat model of the process.
+
+    langchain-openai shares its default client only for a hashable timeout; ours has a
+    connect part (`openai.Timeout`, unhashable), so each model would get a client of its
+    own that nothing closes (its sockets left to the garbage collector). The timeout of
+    each request is still the model's own. Closed when the process exits."""
+    from openai import DefaultHttpxClient
+
+    client = DefaultHttpxClient()
+    atexit.register(client.close)
+    return client
 
 
 def _inputs(question: str, hits: Sequence[Hit]) -> dict[str, str]:

@@ -50,3 +50,11 @@ class EmbedderError(ArticlebotError):
 
 class LLMError(ArticlebotError):
     """The chat model could not produce an answer; the message never holds the API key."""
+
+
+class ScopeError(ArticlebotError):
+    """`--site` names no stored outlet, or no stored article falls in the dates asked for."""
+
+
+class LLMUnreachableError(LLMError):
+    """The chat model's server could not be connected to (refused, or no answer in time)."""

@@ -148,8 +148,8 @@ class ArticleIndex:
     ) -> None:
         if must_exist and not settings.catalog_path.exists():
             raise IndexMissingError(
-                f"no index at {settings.data_dir}; run `articlebot ingest samples/` (or your"
-                " own files, URLs or feeds) first"
+                f"no index at {settings.data_dir}; run `articlebot ingest samples/articles/`"
+                " (or your own files, URLs or feeds) first"
             )
         self.settings = settings
         #: The data directory cannot be written (a read-only mount, another user's files):

@@ -67,6 +67,21 @@ def describe_failure(
     return malformed
 
 
+def could_not_connect(exc: BaseException) -> bool:
+    """True when no connection to the server was made: refused, unreachable, or not
+    accepted within the connect timeout (a slow or failing reply is something else)."""
+    import httpx2  # the transport of the openai client
+
+    seen: BaseException | None = exc
+    for _ in range(8):  # langchain re-raises the openai error, which wraps the transport's
+        if seen is None:
+            return False
+        if isinstance(seen, httpx2.ConnectError | httpx2.ConnectTimeout | ConnectionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _server_message(exc: Any) -> str:
     """The ``error.message`` of an OpenAI-style error body: the server's own explanation."""
     body = getattr(exc, "body", None)

@@ -114,6 +114,23 @@ class Settings(BaseSettings):
             " or auto (llm when OPENAI_API_KEY or OPENAI_BASE_URL is set, else offline)."
         ),
     )
+    llm_connect_timeout: float = Field(
+        default=3.0,
+        gt=0,
+        le=60,
+        description=(
+            "Seconds the LLM server has to accept a connection; in auto mode an unreachable"
+            " one gets the question answered offline, with a notice."
+        ),
+    )
+    llm_retry_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "Auto mode: seconds answers stay offline after the LLM server was unreachable,"
+            " before it is tried again."
+        ),
+    )
     llm_model: str = Field(
         default="gpt-4o-mini", description="Chat model name for the LLM answerer."
     )

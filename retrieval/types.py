@@ -215,6 +215,9 @@ class Answer:
     # What the search found (hits, scored sentences, the question as read): the news steps
     # work on it instead of searching again. Not part of the JSON answer.
     retrieval: Retrieval | None = field(default=None, compare=False, repr=False)
+    # One line front ends show before the answer ("LLM unreachable: answered from the
+    # articles directly"): how it was answered, when that is not the configured way.
+    notice: str | None = None
 
     def quotes_shown(self, citation: Citation) -> bool:
         """True when the answer's text already shows this citation's quote (front ends then
@@ -234,4 +237,5 @@ class Answer:
             "dropped_markers": list(self.dropped_markers),
             "events": [e.to_dict() for e in self.events],
             "conflicts": [c.to_dict() for c in self.conflicts],
+            "notice": self.notice,
         }

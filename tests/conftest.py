@@ -25,11 +25,14 @@ _PREFIXES = ("ARTICLEBOT_", "OPENAI_", "CHROMA_", "TELEGRAM_")
 
 @pytest.fixture(autouse=True)
 def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Drop our settings from the environment and run each test in a temporary cwd."""
+    """Drop our settings from the environment and run each test in a temporary cwd, with
+    a temporary per-user config directory."""
     for name in list(os.environ):
         if name.upper().startswith(_PREFIXES):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ARTICLEBOT_DATA_DIR", str(tmp_path / "data"))
+    # Never the developer's own ~/.config/articlebot/.env (a real token, a real server).
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.chdir(tmp_path)
     yield
 

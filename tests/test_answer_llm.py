@@ -17,6 +17,7 @@ from retrieval.answer import SearchFilters, Turn
 from retrieval.answer_llm import NO_KEY, LLMAnswerer
 from retrieval.errors import ConfigError, LLMError
 from retrieval.factory import make_answerer
+from retrieval.fallback import OfflineFallback
 from retrieval.index import ArticleIndex
 from retrieval.news import NewsAnswerer
 from retrieval.prompts import REFUSAL
@@ -334,7 +335,10 @@ def test_factory_builds_the_llm_answerer_when_a_server_is_configured(
     tmp_path: Path, openai_server: FakeOpenAIServer, retriever: HybridRetriever
 ) -> None:
     answerer = make_answerer(llm_settings(tmp_path, openai_server), retriever.index)
-    assert isinstance(answerer, NewsAnswerer) and isinstance(answerer.inner, LLMAnswerer)
+    assert isinstance(answerer, OfflineFallback)  # auto mode: offline while unreachable
+    assert isinstance(answerer.llm, NewsAnswerer) and isinstance(answerer.llm.inner, LLMAnswerer)
+    forced = make_answerer(llm_settings(tmp_path, openai_server, answerer="llm"), retriever.index)
+    assert isinstance(forced, NewsAnswerer) and isinstance(forced.inner, LLMAnswerer)
 
 
 def test_a_given_chat_model_is_used_and_needs_no_key_setting(

@@ -133,10 +133,12 @@ def test_ask_site_and_date_filters(data_dir: Path) -> None:
     )
     payload = json.loads(result.stdout)
     assert {c["site"] for c in payload["citations"]} <= {"Northgate Courier"}
+    # No article in the range: one line saying so (tests/test_cli_scope.py), not a refusal.
     nothing = run(
         "ask", "Sallow Street Bridge", "--since", "2027-01-01", "--json", data_dir=data_dir
     )
-    assert json.loads(nothing.stdout)["found"] is False
+    assert nothing.exit_code == 1 and nothing.stdout == ""
+    assert nothing.stderr.startswith("Error: no articles published on or after 2027-01-01")
 
 
 @pytest.mark.parametrize(

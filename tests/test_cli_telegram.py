@@ -27,6 +27,7 @@ from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.embedder import HashEmbedder
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
+from tests.fakes.telegram_updates import BOT_USERNAME
 from tests.test_telegram import BRIDGE, BRIDGE_Q
 
 telegram_server = fake_telegram.telegram_server  # the fixtures, used by name below
@@ -86,7 +87,9 @@ def test_missing_token_is_one_line(
     processes.append(process := articlebot(env_for(telegram_server, data_dir, token=None)))
     out, err = process.communicate(timeout=30)
     assert process.returncode == 1
-    assert err.strip().splitlines() == [f"Error: {NO_TOKEN}"]
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "articlebot" / ".env"
+    looked = f"settings read from the environment, ./.env, {config}"
+    assert err.strip().splitlines() == [f"Error: {NO_TOKEN} ({looked})"]
     assert "TELEGRAM_BOT_TOKEN (from @BotFather)" in NO_TOKEN
 
 
@@ -219,4 +222,18 @@ def test_bad_webhook_secret_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         "Error: the webhook secret may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)"
+    ]
+
+
+def test_start_prints_one_line_saying_what_runs(
+    telegram_server: FakeTelegramServer, data_dir: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    processes.append(process := articlebot(env_for(telegram_server, data_dir)))
+    wait_until(lambda: telegram_server.calls_to("deleteWebhook"), process)  # about to poll
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert out.splitlines() == [
+        f"Telegram bot @{BOT_USERNAME}: long polling, 1 articles indexed,"
+        " answers offline (quoted from the articles). Ctrl-C stops it."
     ]

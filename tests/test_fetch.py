@@ -118,12 +118,18 @@ def test_connection_refused(fetcher: Fetcher) -> None:
 
 
 def test_uses_a_given_client(settings: Settings, article_server: ArticleServer) -> None:
-    with (
-        httpx.Client() as client,
-        Fetcher(settings, client=client, allow_private_addresses=True) as fetcher,
-    ):
+    with httpx.Client(headers={"X-Given-Client": "yes"}) as client:
+        with Fetcher(settings, client=client, allow_private_addresses=True) as fetcher:
+            fetcher.fetch(article_server.url("/article/harbor-ferry"))
+        assert not client.is_closed  # the fetcher leaves a given client to its owner
+        # ... and fetched with it (its own client would not send this header)
+        seen = [r for r in article_server.requests if r.path == "/article/harbor-ferry"]
+        assert seen and seen[-1].headers.get("X-Given-Client") == "yes"
+    # a client of its own is closed with the fetcher
+    with Fetcher(settings, allow_private_addresses=True) as fetcher:
         fetcher.fetch(article_server.url("/article/harbor-ferry"))
-    assert client.is_closed  # closed by its owner (the with block), not by the fetcher
+        own = fetcher._client
+    assert own is not None and own.is_closed
 
 
 # --- SSRF guard ---------------------------------------------------------------------------

@@ -102,7 +102,12 @@ def hostile_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
     )
     with FakeOpenAIServer(embed=bag_embedding) as server:
         data_dir = tmp_path_factory.mktemp("hostile-data")
-        settings = openai_settings(data_dir, server, chunk_size=300, chunk_overlap=60)
+        # Not a test of timeouts: under a loaded CPU the harness's 2 s let a request to the
+        # in-process fake server time out, and its retry then met another request's
+        # scripted reply (or failed the embedding twice).
+        settings = openai_settings(
+            data_dir, server, chunk_size=300, chunk_overlap=60, openai_timeout=60
+        )
         result = CliRunner().invoke(
             main, ["ingest", str(folder), "--json"], env=settings_env(settings)
         )
@@ -299,7 +304,7 @@ async def test_bot_replies_are_valid_html_and_follow_no_instruction(
         for n, question in enumerate(asked):
             telegram_server.private_message(question, user_id=500 + n)
         await telegram_server.wait_for(
-            lambda: all(telegram_server.texts(500 + n) for n in range(len(asked))), 30
+            lambda: all(telegram_server.texts(500 + n) for n in range(len(asked))), 120
         )
     index.close()
     for call in telegram_server.calls_to("sendMessage"):

@@ -15,7 +15,7 @@ import pytest
 
 from bot.telegram_admin import ADMINS_ONLY
 from bot.telegram_app import APOLOGY_LLM, REFUSAL_ACCESS, BotApplication, build_application
-from bot.telegram_reply import SLOW_DOWN
+from bot.telegram_reply import slow_down
 from bot.telegram_services import Services
 from ingest.chunk import Chunker
 from retrieval.factory import make_answerer
@@ -267,15 +267,39 @@ async def test_allowed_chats_let_their_members_in(
         assert -2002 not in app.chat_data and 77 not in app.chat_data
 
 
-async def test_rate_limit_says_slow_down(
+async def test_rate_limit_says_slow_down_quoting_the_dropped_question(
     tmp_path: Path, telegram_server: FakeTelegramServer, index: ArticleIndex
 ) -> None:
     settings = bot_settings(tmp_path, telegram_server, telegram_questions_per_minute=2)
     async with running(make_app(settings, index)):
-        for _ in range(3):
-            telegram_server.private_message(BRIDGE_Q)
+        questions = [f"{BRIDGE_Q} ({n})" for n in range(3)]
+        updates = [telegram_server.private_update(q) for q in questions]
+        for update in updates:
+            telegram_server.push(update)
         texts = await reply_to(telegram_server, 42, 3)
-        assert texts.count(SLOW_DOWN) == 1
+        [dropped] = [t for t in texts if t.startswith("You're asking faster")]
+        skipped = next(q for q in questions if q in dropped)
+        assert dropped == slow_down(skipped)
+        assert "skipped this question: “When does the Sallow Street Bridge reopen? (" in dropped
+        [call] = [c for c in telegram_server.sent(42) if c.params["text"] == dropped]
+        asked = next(u["message"] for u in updates if u["message"]["text"] == skipped)
+        assert call.params["reply_parameters"]["message_id"] == asked["message_id"]
+
+
+async def test_private_answers_are_threaded_to_their_questions(
+    bot: BotApplication, telegram_server: FakeTelegramServer
+) -> None:
+    questions = [BRIDGE_Q, "How many visitors did the zoo aquarium welcome?"]
+    updates = [telegram_server.private_update(q) for q in questions]
+    for update in updates:
+        telegram_server.push(update)
+    await reply_to(telegram_server, 42, 2)
+    answered = {c.params["reply_parameters"]["message_id"]: c for c in telegram_server.sent(42)}
+    assert set(answered) == {u["message"]["message_id"] for u in updates}
+    assert "4 May" in answered[updates[0]["message"]["message_id"]].params["text"]
+    assert "900" in answered[updates[1]["message"]["message_id"]].params["text"]
+    for call in answered.values():
+        assert call.params["reply_parameters"]["allow_sending_without_reply"] is True
 
 
 # -- admin ingest ---------------------------------------------------------------------------------

@@ -351,9 +351,10 @@ class FakeOpenAIServer:
     def _app(self) -> Starlette:
         return Starlette(routes=[Route("/{path:path}", self._dispatch, methods=["POST", "GET"])])
 
-    def start(self) -> FakeOpenAIServer:
-        """Bind a free port on 127.0.0.1, serve in a thread, return once it accepts."""
-        self._serving.start()
+    def start(self, port: int = 0) -> FakeOpenAIServer:
+        """Bind a free port (or `port`) on 127.0.0.1, serve in a thread, return once it
+        accepts."""
+        self._serving.start(port)
         self.port = self._serving.port
         return self
 

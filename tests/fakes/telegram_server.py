@@ -150,6 +150,10 @@ class FakeTelegramServer:
         """The update of a private message, not yet sent anywhere (see `post_to_webhook`)."""
         return self.make.private(text, user_id)
 
+    def push(self, update: dict[str, Any]) -> int:
+        """Send an update built beforehand (`private_update`...), whose ids a test needs."""
+        return self._push(update)
+
     def private_message(self, text: str, user_id: int = 42) -> int:
         """A user writes to the bot in a private chat (a "/..." text is a command)."""
         return self._push(self.make.private(text, user_id))
