@@ -30,7 +30,7 @@ from retrieval.prompts import REFUSAL, defang_markers
 from retrieval.question import Question
 from retrieval.refusal import RefusalModel, evidence_of
 from retrieval.retriever import HybridRetriever, Retrieval
-from retrieval.scoring import minmax, shared_words
+from retrieval.scoring import minmax, shared_words, stems
 from retrieval.sentence_rank import UNIT_BONUS, Sentence
 from retrieval.stories import Stories
 from retrieval.syndication import CopyFinder, merge_syndicated, merged
@@ -197,7 +197,10 @@ class OfflineAnswerer(Answerer):
 
 def lead_item(question: Question, sentence: Sentence) -> str | None:
     """The item of the asked-for kind that the sentence names ("Jory Pellam" for "Who
-    scored twice?"): of the best label present, the one nearest the question's words."""
+    scored twice?"): of the best label present, the one nearest the question's words as a
+    whole (the sum of its distances to each of them: "expected to reopen ... on May 18,
+    ... shut the bridge on March 2" answers "When is the bridge expected to reopen?" with
+    May 18, which two of the words point at, not March 2, which one does)."""
     if not question.labels or sentence.offers <= 0:
         return None
     text = sentence.hit.article.text
@@ -207,7 +210,14 @@ def lead_item(question: Question, sentence: Sentence) -> str | None:
         named = [e for e in fresh if e.label == label]
         if named:
             anchors = shared_words(question.text, text, sentence.start, sentence.end)
-            best = min(named, key=lambda e: min((abs(e.start - a) for a in anchors), default=0))
+            words: dict[str, list[int]] = {}
+            for at in anchors:  # each of the question's words, wherever the sentence says it
+                head = stems(text[at : at + 40])
+                words.setdefault(head[0] if head else "", []).append(at)
+            best = min(
+                named,
+                key=lambda e: sum(min(abs(e.start - a) for a in at) for at in words.values()),
+            )
             return text[best.start : best.end]
     return None
 

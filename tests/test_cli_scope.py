@@ -40,7 +40,7 @@ def test_ask_site_by_domain_or_name_searches_that_outlet(data_dir: Path, site: s
     payload = json.loads(result.stdout)
     assert payload["found"] is True and payload["site"] == "Valley Wire"
     assert {c["site"] for c in payload["citations"]} == {"Valley Wire"}
-    assert "Sallow Street Bridge" in payload["answer"]
+    assert payload["answer"].startswith("May 18."), payload["answer"]  # the reopening date
 
 
 def test_ask_unknown_outlet_is_one_line_listing_the_known_ones(data_dir: Path) -> None:

@@ -82,7 +82,8 @@ def test_an_empty_token_is_the_missing_token_line(
     env = env_for(telegram_server, data_dir) | {"TELEGRAM_BOT_TOKEN": ""}
     bots.append(bot := Bot(env))
     assert bot.finish() == 1
-    assert bot.lines == [f"Error: {NO_TOKEN}"]
+    [line] = bot.lines  # one line: the missing token, and where settings were read from
+    assert line.startswith(f"Error: {NO_TOKEN} (settings read from the environment, ./.env, ")
 
 
 def test_a_reply_that_is_not_json_is_one_short_line(
