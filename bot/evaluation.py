@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ingest.formats import parse_date, site_from_url
+from ingest.formats import parse_date
 from ingest.pipeline import Progress, ingest_articles
 from ingest.sources import load_sources
 from retrieval.answer import SearchFilters, Turn
@@ -28,6 +28,7 @@ from retrieval.errors import ArticlebotError, SourceError
 from retrieval.factory import make_answerer
 from retrieval.index import ArticleIndex
 from retrieval.retriever import HybridRetriever, Mode
+from retrieval.scope import domain_of
 from retrieval.settings import Settings
 from retrieval.types import Answer, Article, Citation, Hit
 
@@ -96,7 +97,7 @@ def load_articles(path: Path) -> list[Article]:
         if not text.strip():
             raise EvalDataError(f"{label}: 'text' is empty")
         title = _field(value, "title", str, label, False) or article_id
-        site = _field(value, "site", str, label, False) or site_from_url(url)
+        site = _field(value, "site", str, label, False) or domain_of(url)
         articles[article_id] = Article(
             article_id, title, text, url, site, published=parse_date(published)
         )

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ingest.clean import INVISIBLE, clean_inline, clean_text
 from ingest.residue import drop_residue
 from retrieval.errors import SourceError
+from retrieval.scope import domain_of
 from retrieval.types import Article
 
 # File extension -> format name; the order is the one shown in error messages.
@@ -99,7 +100,7 @@ def finish_article(
         title=clean_inline(draft.title) or title_from_text(text),
         text=text,
         url=url,
-        site=clean_inline(draft.site) or clean_inline(origin.site) or site_from_url(url),
+        site=clean_inline(draft.site) or clean_inline(origin.site) or domain_of(url),
         author=clean_inline(draft.author) or None,
         published=parse_date(draft.published),
         source=origin.stored_source or origin.source,
@@ -162,19 +163,6 @@ def canonical_url(url: str | None) -> str | None:
 def _is_tracking(name: str) -> bool:
     name = name.lower()
     return name.startswith("utm_") or name in _TRACKING_PARAMS
-
-
-def site_from_url(url: str | None) -> str | None:
-    """The URL's host without a leading "www.", as a last-resort site name."""
-    if not url:
-        return None
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    if not host:
-        return None
-    return host.removeprefix("www.")
 
 
 def title_from_text(text: str) -> str:

@@ -17,8 +17,9 @@ from trafilatura.settings import set_date_params
 
 from ingest.clean import clean_inline, clean_text
 from ingest.fetch import Fetched
-from ingest.formats import Draft, Origin, canonical_url, finish_article, looks_binary, site_from_url
+from ingest.formats import Draft, Origin, canonical_url, finish_article, looks_binary
 from retrieval.errors import SourceError
+from retrieval.scope import domain_of
 from retrieval.types import Article
 
 # Below this many characters an "extraction" is navigation or an error page, not an article.
@@ -132,7 +133,7 @@ def html_draft(html: str, source: str, *, fetched_url: str | None = None) -> Dra
     if len(text) < MIN_ARTICLE_CHARS:
         raise SourceError(source, f"no article text found (only {len(text)} characters)")
     url = canonical_url(document.url)
-    if fetched_url and (url is None or site_from_url(url) != site_from_url(fetched_url)):
+    if fetched_url and (url is None or domain_of(url) != domain_of(fetched_url)):
         url = fetched_url
     # trafilatura falls back to the host name; leave that to finish_article (and feed titles).
     declared_site = document.sitename
@@ -154,7 +155,7 @@ def _is_host_name(site: str | None, *hosts: str | None) -> bool:
         return False
 
     def bare(value: str) -> str:
-        host = site_from_url(value) if "://" in value else value.lower()
+        host = domain_of(value) if "://" in value else value.lower()
         return (host or "").removeprefix("www.").split(":", 1)[0]
 
     return any(host and bare(site) == bare(host) for host in hosts)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.formats import canonical_url, parse_date, site_from_url, title_from_text
+from ingest.formats import canonical_url, parse_date, title_from_text
 from ingest.formats_text import inline_to_text
 from ingest.formats_web import html_fragment_to_text
 from ingest.sources import load_sources
 from retrieval.errors import SourceError
+from retrieval.scope import domain_of
 from retrieval.settings import Settings
 from retrieval.types import Article
 from tests.conftest import SHARED_DATA
@@ -86,8 +87,8 @@ def test_canonical_url(url: str | None, expected: str | None) -> None:
 
 
 def test_site_from_url_drops_www() -> None:
-    assert site_from_url("https://www.coastal.example/a") == "coastal.example"
-    assert site_from_url(None) is None
+    assert domain_of("https://www.coastal.example/a") == "coastal.example"
+    assert domain_of(None) is None
 
 
 def test_title_from_long_first_line_is_its_first_sentence() -> None:
