@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from ingest import run_ingest
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex, chunk_metadata, embedding_text
-from retrieval.retriever import HybridRetriever
-from retrieval.sentence_rank import SentenceEmbeddings
+from retrieval.answer.factory import make_answerer
+from retrieval.search.retriever import HybridRetriever
+from retrieval.search.sentence_rank import SentenceEmbeddings
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex, chunk_metadata, embedding_text
 from retrieval.types import Article, Chunk
 
 ROOT = Path(__file__).resolve().parent.parent

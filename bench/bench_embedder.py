@@ -42,7 +42,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from retrieval.embedders.onnx import (  # noqa: E402 - after the path set-up
+from retrieval.store.embedders.onnx import (  # noqa: E402 - after the path set-up
     DEFAULT_GRAPH_OPTIMIZATION,
     SESSION_BATCH,
     GraphOptimization,

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from ingest import Chunker, run_ingest
-from retrieval.embedders import make_embedder
-from retrieval.index import ArticleIndex, embedding_text
 from retrieval.settings import Settings
+from retrieval.store.embedders import make_embedder
+from retrieval.store.index import ArticleIndex, embedding_text
 
 WORDS = (
     "council harbour bridge ferry budget river school mayor contract repair storm flood "

@@ -20,11 +20,11 @@ from pathlib import Path
 from bench_ask import QUESTIONS, ROOT, add_filler, pct
 
 from ingest import run_ingest
-from retrieval.answer_offline import OfflineAnswerer
-from retrieval.index import ArticleIndex
-from retrieval.news import NewsAnswerer, NewsRetriever
-from retrieval.retriever import HybridRetriever
+from retrieval.answer.offline import OfflineAnswerer
+from retrieval.news.layer import NewsAnswerer, NewsRetriever
+from retrieval.search.retriever import HybridRetriever
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer
 
 TOPICS = ["Sallow Street Bridge", "Corvane plant", "seagrass in the Sennet estuary"]

@@ -1,4 +1,4 @@
-"""Fit the answer-kind model of `retrieval/question_kinds.py` and check it on held-out news.
+"""Fit the answer-kind model of `retrieval/search/question_kinds.py` and check it on held-out news.
 
 Run: `.venv/bin/python bench/fit_kinds.py [--write]`.
 
@@ -10,9 +10,9 @@ covers half of it. A softmax regression over the question's embedding (the defau
 embedder, the vector dense search already computes) is fitted to those labels.
 
 Printed: accuracy on the news dev set's test part (never fitted on), for the questions the
-grammar of `retrieval/question.py` leaves open (what/which/how + auxiliary, terse ones) —
+grammar of `retrieval/search/question.py` leaves open (what/which/how + auxiliary, terse ones) —
 the only ones the model decides — against the baseline of calling them all "description".
-With --write, the weights are written into retrieval/question_kinds.py.
+With --write, the weights are written into retrieval/search/question_kinds.py.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import ROOT, Harness  # noqa: E402
 
-from retrieval.question import KIND_OF_LABEL, Kind, read  # noqa: E402
-from retrieval.question_kinds import KINDS  # noqa: E402
+from retrieval.search.question import KIND_OF_LABEL, Kind, read  # noqa: E402
+from retrieval.search.question_kinds import KINDS  # noqa: E402
 
 TARGET = ROOT / "retrieval" / "question_kinds.py"
 
@@ -84,7 +84,7 @@ def open_by_grammar(question: str) -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help="write retrieval/question_kinds.py")
+    ap.add_argument("--write", action="store_true", help="write retrieval/search/question_kinds.py")
     ap.add_argument("--l2", type=float, default=1e-2)
     args = ap.parse_args()
     x_parts, y_parts = [], []
@@ -111,7 +111,7 @@ def main() -> None:
 
 
 def write(w: np.ndarray) -> None:
-    """Replace the weights in retrieval/question_kinds.py (shape, base64, sha256)."""
+    """Replace the weights in retrieval/search/question_kinds.py (shape, base64, sha256)."""
     raw = w.tobytes()
     encoded = base64.b64encode(raw).decode()
     lines = [encoded[i : i + 92] for i in range(0, len(encoded), 92)]

@@ -1,5 +1,5 @@
-"""Fit the offline answerer's refusal model (retrieval/refusal.py) on the dev set and the news
-dev set's tune part, and check it.
+"""Fit the offline answerer's refusal model (retrieval/answer/refusal.py) on the dev set and
+the news dev set's tune part, and check it.
 
 Run: `.venv/bin/python bench/fit_refusal.py [--sets dev news-tune] [--seeds 0 1 2 3 4]
 [--target 0.08]`.
@@ -11,7 +11,7 @@ Questions SQuAD marks unanswerable are not used for fitting (most are near-misse
 only a reading model could tell apart); their refusal rate is reported.
 
 A logistic regression (Newton's method, small L2) is fitted on the raw features, so the
-coefficients can be pasted into retrieval/refusal.py as they are (the printed bias already
+coefficients can be pasted into retrieval/answer/refusal.py as they are (the printed bias already
 holds the threshold). Three models: all five signals and the four without `match` on the
 hybrid retriever's evidence, coverage and lead on the lexical retriever's. Cross-validation holds
 out whole articles (5 folds over article ids, pooled over seeds), so no question is scored
@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import Harness  # noqa: E402
 
 from bot.evaluation import contains_answer, without_markers  # noqa: E402
-from retrieval.answer import SearchFilters  # noqa: E402
-from retrieval.answer_offline import OfflineAnswerer  # noqa: E402
-from retrieval.news import NewsRetriever  # noqa: E402
-from retrieval.refusal import Evidence, RefusalModel, evidence_of  # noqa: E402
-from retrieval.retriever import Mode  # noqa: E402
+from retrieval.answer.base import SearchFilters  # noqa: E402
+from retrieval.answer.offline import OfflineAnswerer  # noqa: E402
+from retrieval.answer.refusal import Evidence, RefusalModel, evidence_of  # noqa: E402
+from retrieval.news.layer import NewsRetriever  # noqa: E402
+from retrieval.search.retriever import Mode  # noqa: E402
 
 FULL = ("top_cosine", "coverage", "sentence_cosine", "lead", "match")
 DENSE = ("top_cosine", "coverage", "sentence_cosine", "lead")

@@ -45,16 +45,16 @@ from bot.evaluation import (  # noqa: E402
     without_markers,
 )
 from ingest.chunk import Chunker  # noqa: E402
-from retrieval.answer import Answerer, SearchFilters, Turn  # noqa: E402
-from retrieval.embedders import TokenStates  # noqa: E402
-from retrieval.embedders.onnx import OnnxEmbedder  # noqa: E402
-from retrieval.entities import Entity, SpacyTagger  # noqa: E402
-from retrieval.factory import make_answerer  # noqa: E402
-from retrieval.index import embedding_text  # noqa: E402
-from retrieval.lexical import LexicalIndex  # noqa: E402
-from retrieval.retriever import HybridRetriever, Mode  # noqa: E402
+from retrieval.answer.base import Answerer, Turn  # noqa: E402
+from retrieval.answer.factory import make_answerer  # noqa: E402
+from retrieval.search.retriever import HybridRetriever, Mode  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
-from retrieval.types import Article, Chunk  # noqa: E402
+from retrieval.store.embedders import TokenStates  # noqa: E402
+from retrieval.store.embedders.onnx import OnnxEmbedder  # noqa: E402
+from retrieval.store.entities import Entity, SpacyTagger  # noqa: E402
+from retrieval.store.index import embedding_text  # noqa: E402
+from retrieval.store.lexical import LexicalIndex  # noqa: E402
+from retrieval.types import Article, Chunk, SearchFilters  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "eval"
 NEWS = ROOT / "samples" / "news-dev"

@@ -7,7 +7,7 @@ Run, e.g.:
 
 Every combination of the `--vary` values is one variant; each variant answers every
 question of every set through the same answerer `articlebot ask` builds
-(`retrieval.factory.make_answerer`'s news-aware offline path), with only the named fields
+(`retrieval.answer.factory.make_answerer`'s news-aware offline path), with only the named fields
 of `OfflineConfig` (`answer.`), `SentenceConfig` (`sentences.`) or `RetrievalConfig`
 (`retrieval.`) changed. Prints one line of metrics per variant and set (bench/quality.py's
 columns), hybrid retriever, hold-out seed 0 unless `--seeds` says otherwise.
@@ -23,10 +23,10 @@ from typing import Any
 from quality import Harness, line
 
 from bot.evaluation import summarize
-from retrieval.answer_offline import OfflineAnswerer, OfflineConfig
-from retrieval.news import NewsAnswerer, NewsRetriever
-from retrieval.retriever import RetrievalConfig
-from retrieval.sentence_rank import SentenceConfig
+from retrieval.answer.offline import OfflineAnswerer, OfflineConfig
+from retrieval.news.layer import NewsAnswerer, NewsRetriever
+from retrieval.search.retriever import RetrievalConfig
+from retrieval.search.sentence_rank import SentenceConfig
 
 
 def parse_vary(items: list[str]) -> dict[str, list[float]]:

@@ -29,8 +29,8 @@ import Stemmer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from retrieval.embedders.onnx import OnnxEmbedder  # noqa: E402
-from retrieval.lexical import LexicalIndex  # noqa: E402
+from retrieval.store.embedders.onnx import OnnxEmbedder  # noqa: E402
+from retrieval.store.lexical import LexicalIndex  # noqa: E402
 from retrieval.types import Article, Chunk  # noqa: E402
 
 DATA = Path("/work/shared/data/eval")

@@ -21,16 +21,15 @@ from typing import Any, Literal
 from ingest.formats import parse_date
 from ingest.pipeline import Progress, ingest_articles
 from ingest.sources import load_sources
-from retrieval.answer import SearchFilters, Turn
-from retrieval.citations import is_verbatim
-from retrieval.embedders import Embedder
+from retrieval.answer.citations import is_verbatim
+from retrieval.answer.factory import make_answerer
 from retrieval.errors import ArticlebotError, SourceError
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex
-from retrieval.retriever import HybridRetriever, Mode
-from retrieval.scope import domain_of
+from retrieval.news.scope import domain_of
+from retrieval.search.retriever import HybridRetriever, Mode
 from retrieval.settings import Settings
-from retrieval.types import Answer, Article, Citation, Hit
+from retrieval.store.embedders import Embedder
+from retrieval.store.index import ArticleIndex
+from retrieval.types import Answer, Article, Citation, Hit, SearchFilters, Turn
 
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 Group = Literal["answerable", "held_out", "unanswerable", "other"]

@@ -26,13 +26,12 @@ from typing import Any, Literal, get_args
 
 from bot.evaluation import EvalDataError, jsonl_records
 from ingest import run_ingest
-from retrieval.answer import Turn
-from retrieval.embedders import Embedder
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex
+from retrieval.answer.factory import make_answerer
+from retrieval.news.syndication import appearances
 from retrieval.settings import Settings
-from retrieval.syndication import appearances
-from retrieval.types import Answer, Citation
+from retrieval.store.embedders import Embedder
+from retrieval.store.index import ArticleIndex
+from retrieval.types import Answer, Citation, Turn
 
 Kind = Literal["timeline", "conflict", "syndication", "recency", "frame"]
 KINDS: tuple[Kind, ...] = get_args(Kind)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ingest.clean import INVISIBLE, clean_inline, clean_text
 from ingest.residue import drop_residue
 from retrieval.errors import SourceError
-from retrieval.scope import domain_of
+from retrieval.news.scope import domain_of
 from retrieval.types import Article
 
 # File extension -> format name; the order is the one shown in error messages.

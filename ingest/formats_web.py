@@ -19,7 +19,7 @@ from ingest.clean import clean_inline, clean_text
 from ingest.fetch import Fetched
 from ingest.formats import Draft, Origin, canonical_url, finish_article, looks_binary
 from retrieval.errors import SourceError
-from retrieval.scope import domain_of
+from retrieval.news.scope import domain_of
 from retrieval.types import Article
 
 # Below this many characters an "extraction" is navigation or an error page, not an article.

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from ingest.chunk import Chunker
 from ingest.sources import load_sources
 from retrieval.errors import SourceError
-from retrieval.index import ArticleIndex, Status, UpsertOutcome
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex, Status, UpsertOutcome
 from retrieval.types import Article, Chunk
 
 GROUP_SIZE = 64  # articles per write: big enough for well-filled embedding batches

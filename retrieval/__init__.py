@@ -20,25 +20,23 @@ from retrieval.errors import (
     StoreError,
 )
 from retrieval.settings import Settings
-from retrieval.types import Answer, Article, Chunk, Citation, Hit
+from retrieval.types import Answer, Article, Chunk, Citation, Hit, SearchFilters, Turn
 
 if TYPE_CHECKING:
-    from retrieval.answer import Answerer, SearchFilters, Turn
-    from retrieval.catalog import StoredArticle
-    from retrieval.factory import make_answerer
-    from retrieval.index import ArticleIndex, IndexStats, UpsertOutcome
-    from retrieval.retriever import HybridRetriever
+    from retrieval.answer.base import Answerer
+    from retrieval.answer.factory import make_answerer
+    from retrieval.search.retriever import HybridRetriever
+    from retrieval.store.catalog import StoredArticle
+    from retrieval.store.index import ArticleIndex, IndexStats, UpsertOutcome
 
 _LAZY = {
-    "Answerer": "retrieval.answer",
-    "SearchFilters": "retrieval.answer",
-    "Turn": "retrieval.answer",
-    "StoredArticle": "retrieval.catalog",
-    "make_answerer": "retrieval.factory",
-    "ArticleIndex": "retrieval.index",
-    "IndexStats": "retrieval.index",
-    "UpsertOutcome": "retrieval.index",
-    "HybridRetriever": "retrieval.retriever",
+    "Answerer": "retrieval.answer.base",
+    "StoredArticle": "retrieval.store.catalog",
+    "make_answerer": "retrieval.answer.factory",
+    "ArticleIndex": "retrieval.store.index",
+    "IndexStats": "retrieval.store.index",
+    "UpsertOutcome": "retrieval.store.index",
+    "HybridRetriever": "retrieval.search.retriever",
 }
 
 

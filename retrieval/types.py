@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from retrieval.retriever import Retrieval
+    from retrieval.search.retriever import Retrieval
 
 
 def content_hash(*parts: str | None) -> str:
@@ -222,7 +222,7 @@ class Answer:
     def quotes_shown(self, citation: Citation) -> bool:
         """True when the answer's text already shows this citation's quote (front ends then
         list the source without printing the quote a second time)."""
-        from retrieval.prompts import defang_markers  # it imports this module
+        from retrieval.answer.prompts import defang_markers  # it imports this module
 
         return bool(citation.quote) and defang_markers(citation.quote) in self.text
 
@@ -239,3 +239,26 @@ class Answer:
             "conflicts": [c.to_dict() for c in self.conflicts],
             "notice": self.notice,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Limits on what may be retrieved; None means no limit."""
+
+    k: int = 5
+    site: str | None = None
+    since: date | None = None
+    until: date | None = None
+    prefer_recent: bool = False
+
+    def with_k(self, k: int) -> SearchFilters:
+        """Return a copy asking for k passages."""
+        return replace(self, k=k)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bot.evaluation import load_articles
 from ingest.chunk import Chunker
-from retrieval.index import ArticleIndex
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes.embedder import HashEmbedder
 

@@ -28,18 +28,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
-from bot.telegram_admin import ADMINS_ONLY, USAGE_ADD
-from bot.telegram_app import APOLOGY_LLM, REFUSAL_ACCESS, build_application
-from bot.telegram_services import Services
+from bot.cli.main import main
+from bot.telegram.admin import ADMINS_ONLY, USAGE_ADD
+from bot.telegram.app import APOLOGY_LLM, REFUSAL_ACCESS, build_application
+from bot.telegram.services import Services
 from ingest.chunk import Chunker
 from ingest.feeds import parse_feed
 from ingest.fetch import Fetcher, IPAddress
 from ingest.formats import Origin
+from retrieval.answer.factory import make_answerer
 from retrieval.errors import SourceError
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes import http_server as fake_http
 from tests.fakes import openai_server as fake_openai

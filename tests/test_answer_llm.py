@@ -13,17 +13,16 @@ import pytest
 from pydantic import SecretStr
 
 from ingest.chunk import Chunker
-from retrieval.answer import SearchFilters, Turn
-from retrieval.answer_llm import NO_KEY, LLMAnswerer
+from retrieval.answer.factory import make_answerer
+from retrieval.answer.fallback import OfflineFallback
+from retrieval.answer.llm import NO_KEY, LLMAnswerer
+from retrieval.answer.prompts import REFUSAL
 from retrieval.errors import ConfigError, LLMError
-from retrieval.factory import make_answerer
-from retrieval.fallback import OfflineFallback
-from retrieval.index import ArticleIndex
-from retrieval.news import NewsAnswerer
-from retrieval.prompts import REFUSAL
-from retrieval.retriever import HybridRetriever
+from retrieval.news.layer import NewsAnswerer
+from retrieval.search.retriever import HybridRetriever
 from retrieval.settings import Settings
-from retrieval.types import Answer, Article
+from retrieval.store.index import ArticleIndex
+from retrieval.types import Answer, Article, SearchFilters, Turn
 from tests.fakes import openai_server as fake_openai
 from tests.fakes.embedder import HashEmbedder
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, ScriptedResponse

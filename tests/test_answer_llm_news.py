@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.answer import Answerer, Turn
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex
-from retrieval.prompts import REFUSAL
-from retrieval.types import Article
+from retrieval.answer.base import Answerer
+from retrieval.answer.factory import make_answerer
+from retrieval.answer.prompts import REFUSAL
+from retrieval.store.index import ArticleIndex
+from retrieval.types import Article, Turn
 from tests.fakes import openai_server as fake_openai
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.news_corpus import (

@@ -14,14 +14,13 @@ import pytest
 
 from ingest import ingest_articles
 from ingest.sources import load_sources
-from retrieval.answer import SearchFilters, Turn
-from retrieval.answer_offline import OfflineAnswerer
-from retrieval.citations import is_verbatim
-from retrieval.index import ArticleIndex
-from retrieval.prompts import REFUSAL
-from retrieval.retriever import HybridRetriever
+from retrieval.answer.citations import is_verbatim
+from retrieval.answer.offline import OfflineAnswerer
+from retrieval.answer.prompts import REFUSAL
+from retrieval.search.retriever import HybridRetriever
 from retrieval.settings import Settings
-from retrieval.types import Answer, Article
+from retrieval.store.index import ArticleIndex
+from retrieval.types import Answer, Article, SearchFilters, Turn
 from tests.conftest import SAMPLES_DIR, SHARED_DATA
 
 REAL_ARTICLE = SHARED_DATA / "articles" / "iraq-pm-us-troops-baghdad-strike.txt"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.answer.factory import make_answerer
 from retrieval.errors import StoreError
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex
+from retrieval.store.index import ArticleIndex
 from tests.fakes.chroma_server import free_port, start_chroma, stop_chroma
 from tests.fakes.consistency import CHECK, version
 from tests.fakes.forkserver import ForkServer, forks

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
-from bot.render_text import render_sources
-from retrieval.prompts import REFUSAL
+from bot.cli.main import main
+from bot.cli.render import render_sources
+from retrieval.answer.prompts import REFUSAL
 from retrieval.types import Answer, Article, Citation
 from tests.conftest import SAMPLES_DIR
 

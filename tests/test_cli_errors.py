@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_errors import describe
-from retrieval.fs import is_writable
+from bot.cli.errors import describe
 from retrieval.settings import Settings
+from retrieval.store.fs import is_writable
 from tests.conftest import SAMPLES_DIR
 
 BRIDGE_FILE = SAMPLES_DIR / "articles" / "2026-03-02-harbour-ledger-sallow-bridge-closed.txt"

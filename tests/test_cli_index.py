@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
+from bot.cli.main import main
 from tests.conftest import SAMPLES_DIR
 
 ARTICLES = SAMPLES_DIR / "articles"

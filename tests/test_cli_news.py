@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
-from retrieval.prompts import REFUSAL
+from bot.cli.main import main
+from retrieval.answer.prompts import REFUSAL
 from tests.news_corpus import (
     ARTICLES,
     EASTBANK,

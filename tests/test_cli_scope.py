@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
-from retrieval.prompts import REFUSAL
+from bot.cli.main import main
+from retrieval.answer.prompts import REFUSAL
 from tests.conftest import SAMPLES_DIR
 
 KNOWN = (

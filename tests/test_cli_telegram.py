@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot import cli
-from bot.cli_telegram import NO_TOKEN
+from bot.cli import main as cli
+from bot.cli.telegram import NO_TOKEN
 from ingest.chunk import Chunker
-from retrieval.index import ArticleIndex
 from retrieval.settings import Settings, env_name
+from retrieval.store.index import ArticleIndex
 from tests.fakes import openai_server as fake_openai
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.embedder import HashEmbedder

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from ingest.chunk import Chunker
-from retrieval.index import ArticleIndex
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes.consistency import CHECK, extra_article, version
 from tests.fakes.embedder import HashEmbedder

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.index import ArticleIndex
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 
 N_ARTICLES = 100  # more than one write group (64), so kills land between groups too
 INDEXED = "SELECT COUNT(*) FROM articles WHERE indexed = 1"

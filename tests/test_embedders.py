@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from retrieval.embedders import Embedder, OnnxEmbedder, make_embedder
-from retrieval.embedders.base import as_langchain
-from retrieval.embedders.onnx import (
+from retrieval.errors import ConfigError, EmbedderError
+from retrieval.settings import Settings
+from retrieval.store.embedders import Embedder, OnnxEmbedder, make_embedder
+from retrieval.store.embedders.base import as_langchain
+from retrieval.store.embedders.onnx import (
     MINILM_DIMENSION,
     MINILM_MODEL_ID,
     MINILM_MODEL_SHA256,
     MINILM_TOKENIZER_SHA256,
     SESSION_BATCH,
 )
-from retrieval.errors import ConfigError, EmbedderError
-from retrieval.settings import Settings
 from tests.fakes import openai_server as fake_openai
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse, hashed_embedding
 
@@ -94,7 +94,7 @@ def test_langchain_sees_the_same_vectors(minilm: OnnxEmbedder) -> None:
 def test_asking_does_not_import_langchain() -> None:
     """`articlebot ask` starts in a new process each time: LangChain's ~0.2 s import is
     only paid by ingest and the LLM chain."""
-    probe = "import sys, bot.cli_ask; print([m for m in sys.modules if m.startswith('langchain')])"
+    probe = "import sys, bot.cli.ask; print([m for m in sys.modules if m.startswith('langchain')])"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

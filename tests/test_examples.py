@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import COMMANDS, main
+from bot.cli.main import COMMANDS, main
 from tests.conftest import REPO_ROOT, SAMPLES_DIR
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
 

@@ -13,7 +13,7 @@ from ingest.formats_text import inline_to_text
 from ingest.formats_web import html_fragment_to_text
 from ingest.sources import load_sources
 from retrieval.errors import SourceError
-from retrieval.scope import domain_of
+from retrieval.news.scope import domain_of
 from retrieval.settings import Settings
 from retrieval.types import Article
 from tests.conftest import SHARED_DATA

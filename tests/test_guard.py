@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
+from bot.cli.main import main
 from ingest.addresses import is_public_address
 from ingest.fetch import IPAddress
 from retrieval.errors import SourceError

@@ -22,17 +22,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from bot.cli import main
-from bot.render_telegram import render_html
-from bot.telegram_app import build_application
-from bot.telegram_services import Services
-from retrieval.answer import Answerer
-from retrieval.citations import is_verbatim
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex
-from retrieval.prompts import MARKER, REFUSAL, marker_numbers
-from retrieval.retriever import HybridRetriever
+from bot.cli.main import main
+from bot.telegram.app import build_application
+from bot.telegram.render import render_html
+from bot.telegram.services import Services
+from retrieval.answer.base import Answerer
+from retrieval.answer.citations import is_verbatim
+from retrieval.answer.factory import make_answerer
+from retrieval.answer.prompts import MARKER, REFUSAL, marker_numbers
+from retrieval.search.retriever import HybridRetriever
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.harness import bag_embedding, openai_settings, running, settings_env

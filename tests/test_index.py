@@ -8,8 +8,8 @@ import pytest
 
 from ingest.chunk import Chunker
 from retrieval.errors import EmbedderMismatchError, IndexMissingError, StoreError
-from retrieval.index import ArticleIndex
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes.embedder import HashEmbedder
 

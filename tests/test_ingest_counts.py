@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from retrieval.index import ArticleIndex
+from retrieval.store.index import ArticleIndex
 from tests.fakes.forkserver import ForkServer, forks
 from tests.fakes.harness import (
     articlebot_command,

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
+from bot.cli.main import main
 from ingest.chunk import Chunker
-from retrieval.factory import make_answerer
-from retrieval.fallback import UNREACHABLE
-from retrieval.index import ArticleIndex
+from retrieval.answer.factory import make_answerer
+from retrieval.answer.fallback import UNREACHABLE
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from tests.conftest import SAMPLES_DIR
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.embedder import HashEmbedder

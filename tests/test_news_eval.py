@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.news_eval import NewsCheck, judge
 from retrieval.types import Answer, Article, Citation, Conflict, ConflictValue, Event
 from tests.news_corpus import ARTICLES, CHECKS, HERALD

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.cli.main import main
 from tests.conftest import SAMPLES_DIR, SHARED_DATA
 
 NEWS = SAMPLES_DIR / "news-dev"

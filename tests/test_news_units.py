@@ -6,17 +6,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from retrieval import conflicts
-from retrieval.answer import Turn
-from retrieval.citations import make_citation
-from retrieval.condense import date_window
-from retrieval.datelines import attributed, dateline, outlet, with_as_of
-from retrieval.figures import asked, pick, values
-from retrieval.lexical import LexicalIndex
-from retrieval.news import spread
-from retrieval.question import read, timeline_topic
-from retrieval.timeline import timeline_question
-from retrieval.types import Answer, Article, Chunk, Citation, Hit
+from retrieval.answer.citations import make_citation
+from retrieval.answer.condense import date_window
+from retrieval.news import conflicts
+from retrieval.news.datelines import attributed, dateline, outlet, with_as_of
+from retrieval.news.layer import spread
+from retrieval.news.timeline import timeline_question
+from retrieval.search.figures import asked, pick, values
+from retrieval.search.question import read, timeline_topic
+from retrieval.store.lexical import LexicalIndex
+from retrieval.types import Answer, Article, Chunk, Citation, Hit, Turn
 
 
 def article(

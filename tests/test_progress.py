@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from rich.console import Console
 
-from bot.cli import main
-from bot.progress import TerminalProgress
+from bot.cli.main import main
+from bot.cli.progress import TerminalProgress
 from tests.conftest import SAMPLES_DIR
 
 

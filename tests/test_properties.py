@@ -19,19 +19,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.render_telegram import render_html, render_plain, split_plain
-from bot.telegram_handlers import sources_page_view
+from bot.telegram.handlers import sources_page_view
+from bot.telegram.render import render_html, render_plain, split_plain
 from ingest.chunk import Chunker
 from ingest.clean import clean_inline, clean_text
 from ingest.formats import canonical_url
 from ingest.formats_web import html_fragment_to_text
 from ingest.sources import load_sources
-from retrieval.answer import Turn
-from retrieval.catalog import Catalog, StoredArticle
-from retrieval.condense import condense
-from retrieval.prompts import MARKER, marker_numbers, renumber_markers
+from retrieval.answer.condense import condense
+from retrieval.answer.prompts import MARKER, marker_numbers, renumber_markers
 from retrieval.settings import Settings
-from retrieval.types import Answer, Article, Citation
+from retrieval.store.catalog import Catalog, StoredArticle
+from retrieval.types import Answer, Article, Citation, Turn
 from tests.fakes.telegram_html import TelegramHTMLError, check_html, check_plain
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.embedders import OnnxEmbedder
-from retrieval.question import Kind, gives_reason, read
-from retrieval.question_kinds import KINDS, shipped
+from retrieval.search.question import Kind, gives_reason, read
+from retrieval.search.question_kinds import KINDS, shipped
+from retrieval.store.embedders import OnnxEmbedder
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.question import read
-from retrieval.refusal import Evidence, LogisticModel, RefusalModel, evidence_of
-from retrieval.retriever import Retrieval
-from retrieval.scoring import QueryTerms
-from retrieval.sentence_rank import Sentence
+from retrieval.answer.refusal import Evidence, LogisticModel, RefusalModel, evidence_of
+from retrieval.search.question import read
+from retrieval.search.retriever import Retrieval
+from retrieval.search.scoring import QueryTerms
+from retrieval.search.sentence_rank import Sentence
 from retrieval.types import Article, Chunk, Hit
 
 

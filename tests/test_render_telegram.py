@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render_telegram import LIMIT, render_html, render_plain, split_plain, utf16_len
+from bot.telegram.render import LIMIT, render_html, render_plain, split_plain, utf16_len
 from retrieval.types import Answer, Article, Citation
 from tests.fakes.telegram_html import TelegramHTMLError, check_html
 

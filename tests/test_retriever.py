@@ -11,14 +11,13 @@ import pytest
 
 from ingest import ingest_articles
 from ingest.sources import load_sources
-from retrieval.answer import SearchFilters
-from retrieval.index import ArticleIndex
-from retrieval.langchain_retriever import ArticlesRetriever
-from retrieval.lexical import ANALYZER, LexicalIndex, analyze
-from retrieval.retriever import HybridRetriever
-from retrieval.scoring import QueryTerms
+from retrieval.search.langchain_retriever import ArticlesRetriever
+from retrieval.search.retriever import HybridRetriever
+from retrieval.search.scoring import QueryTerms
 from retrieval.settings import Settings
-from retrieval.types import Article
+from retrieval.store.index import ArticleIndex
+from retrieval.store.lexical import ANALYZER, LexicalIndex, analyze
+from retrieval.types import Article, SearchFilters
 from tests.conftest import SAMPLES_DIR
 from tests.fakes.chroma_server import ChromaServer, chroma_server
 

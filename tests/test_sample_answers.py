@@ -15,11 +15,11 @@ import pytest
 
 from ingest import ingest_articles
 from ingest.sources import load_sources
-from retrieval.answer import Answerer, Turn
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex
+from retrieval.answer.base import Answerer
+from retrieval.answer.factory import make_answerer
 from retrieval.settings import Settings
-from retrieval.types import Answer, Article
+from retrieval.store.index import ArticleIndex
+from retrieval.types import Answer, Article, Turn
 from tests.conftest import SAMPLES_DIR, SHARED_DATA
 
 NEWCOMER = SHARED_DATA / "newcomer"

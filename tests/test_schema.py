@@ -8,10 +8,10 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from retrieval.schema import CURRENT, MIGRATIONS
+from retrieval.store.schema import CURRENT, MIGRATIONS
 from tests.fakes.harness import articlebot_command
 
-# The layout as articlebot wrote it before the schema had a version (retrieval/catalog.py at
+# The layout as articlebot wrote it before the schema had a version (retrieval/store/catalog.py at
 # e527f5c), copied here so that later edits of the code cannot change what is tested.
 UNVERSIONED_LAYOUT = """
 CREATE TABLE IF NOT EXISTS articles (

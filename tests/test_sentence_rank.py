@@ -7,10 +7,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from retrieval.embedders import OnnxEmbedder
-from retrieval.question import read
-from retrieval.scoring import QueryTerms
-from retrieval.sentence_rank import (
+from retrieval.search.question import read
+from retrieval.search.scoring import QueryTerms
+from retrieval.search.sentence_rank import (
     SentenceConfig,
     SentenceEmbeddings,
     question_weights,
@@ -19,6 +18,7 @@ from retrieval.sentence_rank import (
     with_meaning,
     word_scored,
 )
+from retrieval.store.embedders import OnnxEmbedder
 from retrieval.types import Article, Chunk, Hit
 
 BRIDGE = Article(

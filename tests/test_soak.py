@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.telegram_app import build_application
-from bot.telegram_services import Services
+from bot.telegram.app import build_application
+from bot.telegram.services import Services
 from ingest.chunk import Chunker
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex
+from retrieval.answer.factory import make_answerer
+from retrieval.store.index import ArticleIndex
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.harness import (
     ReplyWatcher,

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from bot.telegram_admin import ADMINS_ONLY
-from bot.telegram_app import APOLOGY_LLM, REFUSAL_ACCESS, BotApplication, build_application
-from bot.telegram_reply import slow_down
-from bot.telegram_services import Services
+from bot.telegram.admin import ADMINS_ONLY
+from bot.telegram.app import APOLOGY_LLM, REFUSAL_ACCESS, BotApplication, build_application
+from bot.telegram.reply import slow_down
+from bot.telegram.services import Services
 from ingest.chunk import Chunker
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex
+from retrieval.answer.factory import make_answerer
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes import http_server as fake_http
 from tests.fakes import openai_server as fake_openai

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_app import APOLOGY, APOLOGY_LLM, APOLOGY_STORE
-from retrieval.index import ArticleIndex
+from bot.telegram.app import APOLOGY, APOLOGY_LLM, APOLOGY_STORE
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from tests.fakes.embedder import HashEmbedder
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.telegram_app import REFUSAL_ACCESS
-from retrieval.index import ArticleIndex
+from bot.telegram.app import REFUSAL_ACCESS
+from retrieval.store.index import ArticleIndex
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.test_telegram import (
     BRIDGE_Q,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_telegram import NO_TOKEN
-from bot.telegram_network import Backoff, OutageLog
+from bot.cli.telegram import NO_TOKEN
+from bot.telegram.network import Backoff, OutageLog
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
 from tests.test_cli_telegram import data_dir, env_for
@@ -155,7 +155,7 @@ def test_backoff_doubles_up_to_its_cap_and_starts_again_after_a_success() -> Non
 def test_an_outage_is_logged_once_and_its_end_once(caplog: pytest.LogCaptureFixture) -> None:
     now = [100.0]
     outage = OutageLog("http://telegram.example/bot", clock=lambda: now[0])
-    with caplog.at_level(logging.INFO, logger="bot.telegram_network"):
+    with caplog.at_level(logging.INFO, logger="bot.telegram.network"):
         for _ in range(5):
             outage.failed(ConnectionRefusedError("refused"))
             now[0] += 3

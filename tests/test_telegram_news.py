@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_app import BotApplication
-from bot.telegram_news import USAGE_TIMELINE
-from retrieval.index import ArticleIndex
+from bot.telegram.app import BotApplication
+from bot.telegram.news import USAGE_TIMELINE
+from retrieval.store.index import ArticleIndex
 from tests.fakes import openai_server as fake_openai
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.openai_server import FakeOpenAIServer

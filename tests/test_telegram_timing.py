@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_app import APOLOGY
-from retrieval.index import ArticleIndex
+from bot.telegram.app import APOLOGY
+from retrieval.store.index import ArticleIndex
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 from tests.fakes.telegram_server import Call, FakeTelegramServer
 from tests.test_telegram import (

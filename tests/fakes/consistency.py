@@ -7,9 +7,9 @@ client of the test process caches what a killed process left on disk.
 
 from __future__ import annotations
 
-from retrieval.factory import make_answerer
-from retrieval.index import ArticleIndex
+from retrieval.answer.factory import make_answerer
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes.harness import town_articles, town_fact, town_question
 

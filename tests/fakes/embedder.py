@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from retrieval.embedders.base import Embedder, l2_normalise
+from retrieval.store.embedders.base import Embedder, l2_normalise
 
 
 class HashEmbedder(Embedder):

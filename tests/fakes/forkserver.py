@@ -45,7 +45,7 @@ def _child(command: dict[str, Any]) -> None:
             getattr(importlib.import_module(module), function)(*command["args"])
             code = 0
         else:
-            from bot.cli import main
+            from bot.cli.main import main
 
             main(command["args"], prog_name="articlebot")
     except SystemExit as exc:
@@ -64,10 +64,10 @@ def serve() -> None:
     import langchain_core.indexing  # noqa: F401
     import langchain_openai  # noqa: F401
 
-    import bot.cli_ask  # noqa: F401  (the imports are the point: children start warm)
-    import bot.cli_index  # noqa: F401
+    import bot.cli.ask  # noqa: F401  (the imports are the point: children start warm)
+    import bot.cli.index  # noqa: F401
     import ingest.pipeline  # noqa: F401
-    import retrieval.answer_offline  # noqa: F401
+    import retrieval.answer.offline  # noqa: F401
 
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:

@@ -1,0 +1,1 @@
+"""The `articlebot` command line."""

@@ -1,0 +1,203 @@
+"""`articlebot telegram`: run the Telegram bot on the index (long polling or a webhook)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import secrets
+
+import click
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError
+
+from bot.cli.main import AppContext, handle_errors
+from bot.telegram.app import BotApplication, build_application
+from bot.telegram.network import BotApiRequest, OneLineNetworkErrors
+from bot.telegram.services import Services
+from retrieval.answer.factory import make_answerer
+from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
+
+pass_app = click.make_pass_decorator(AppContext)
+NO_TOKEN = (
+    "no Telegram bot token: set TELEGRAM_BOT_TOKEN (from @BotFather) in the environment or .env"
+)
+#: What Telegram accepts as a webhook secret token.
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+BAD_TOKEN = "Telegram rejected the bot token (TELEGRAM_BOT_TOKEN): check it with @BotFather"
+
+
+class RedactToken(logging.Filter):
+    """Replace the bot token (and the webhook secret) in log messages and tracebacks.
+
+    URLs of Bot API requests contain the token, and PTB puts it in some errors.
+    """
+
+    def __init__(self, *hidden: str) -> None:
+        super().__init__()
+        self._hidden = [h for h in hidden if h]
+
+    def _redact(self, text: str) -> str:
+        for value in self._hidden:
+            text = text.replace(value, "<token>")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(value in message for value in self._hidden):
+            record.msg, record.args = self._redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        return True
+
+
+@click.command()
+@click.option("--webhook-url", help="Public HTTPS URL Telegram posts updates to (webhook mode).")
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook listen address.")
+@click.option("--port", type=int, default=8443, show_default=True, help="Webhook listen port.")
+@click.option(
+    "--secret-token",
+    help="Webhook secret (else ARTICLEBOT_TELEGRAM_WEBHOOK_SECRET, else a random one); "
+    "requests without it are refused.",
+)
+@pass_app
+@handle_errors
+def telegram(
+    app: AppContext, webhook_url: str | None, listen: str, port: int, secret_token: str | None
+) -> None:
+    """Run the Telegram bot: cited answers to questions about the stored articles.
+
+    Needs TELEGRAM_BOT_TOKEN. Long polling by default; with --webhook-url, Telegram posts
+    updates to this process instead (--listen/--port; put a TLS proxy in front), and every
+    request must carry the webhook secret. Ctrl-C or SIGTERM stops it cleanly.
+
+    \b
+    Example usage:
+        TELEGRAM_BOT_TOKEN=123:abc articlebot telegram
+        ARTICLEBOT_TELEGRAM_WEBHOOK_SECRET=s3cret articlebot telegram \\
+            --webhook-url https://bot.example.com/tg --listen 127.0.0.1 --port 8443
+    """
+    settings = app.settings
+    if settings.telegram_bot_token is None:
+        raise click.ClickException(f"{NO_TOKEN} (settings read from {app.looked_in})")
+    # PTB 22 warns on every 429 ("retry after") unless the process opts in to its future
+    # timedelta durations; the bot reads none of them, so it opts in.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    if webhook_url:
+        secret_token = webhook_secret(settings, secret_token)
+    _redact_logs(settings.telegram_bot_token.get_secret_value(), secret_token or "")
+    username = asyncio.run(_check_token(settings))
+    index = ArticleIndex(settings, must_exist=True)
+    try:
+        services = Services.create(settings, index, make_answerer(settings, index))
+        _, indexed, _ = index.catalog.counts()
+        click.echo(start_line(settings, username, indexed, webhook_url, listen, port))
+        _run(
+            build_application(settings, services), settings, webhook_url, listen, port, secret_token
+        )
+    finally:
+        index.close()
+
+
+def webhook_secret(settings: Settings, given: str | None) -> str:
+    """The secret Telegram must send with each update: given, configured, or random."""
+    configured = settings.telegram_webhook_secret
+    secret = given or (configured.get_secret_value() if configured else secrets.token_hex(32))
+    if not SECRET_PATTERN.fullmatch(secret):
+        raise click.ClickException(
+            "the webhook secret may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)"
+        )
+    return secret
+
+
+def start_line(
+    settings: Settings, username: str, indexed: int, webhook_url: str | None, listen: str, port: int
+) -> str:
+    """What the bot is about to do, in one line: someone who starts it sees it works."""
+    mode = (
+        f"webhook {webhook_url} (listening on {listen}:{port})" if webhook_url else "long polling"
+    )
+    return (
+        f"Telegram bot @{username}: {mode}, {indexed} articles indexed,"
+        f" answers {answerer_label(settings)}. Ctrl-C stops it."
+    )
+
+
+def answerer_label(settings: Settings) -> str:
+    """Who writes the answers, as the start line says it."""
+    if not settings.use_llm:
+        return "offline (quoted from the articles)"
+    if settings.answerer == "auto":
+        return f"by the LLM {settings.llm_model} (offline while it is unreachable)"
+    return f"by the LLM {settings.llm_model}"
+
+
+async def _check_token(settings: Settings) -> str:
+    """Ask getMe once, so a bad token is one line (PTB's own start-up logs a traceback).
+
+    Returns the bot's username, for the start line."""
+    assert settings.telegram_bot_token is not None
+    bot = Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_file_url,
+        request=BotApiRequest(connection_pool_size=1),
+    )
+    try:
+        async with bot:  # initialize() calls getMe; shutdown() closes the connections
+            return bot.username
+    except InvalidToken:
+        raise click.ClickException(BAD_TOKEN) from None
+    except NetworkError as exc:
+        raise click.ClickException(
+            f"cannot reach the Telegram Bot API at {settings.telegram_base_url}: {exc}"
+        ) from None
+
+
+def _run(
+    application: BotApplication,
+    settings: Settings,
+    webhook_url: str | None,
+    listen: str,
+    port: int,
+    secret_token: str | None,
+) -> None:
+    """Poll or serve the webhook until a stop signal; turn start-up failures into one line."""
+    try:
+        if webhook_url:
+            path = webhook_url.split("://", 1)[-1].partition("/")[2]
+            application.run_webhook(
+                listen=listen,
+                port=port,
+                url_path=path,
+                webhook_url=webhook_url,
+                secret_token=secret_token,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise click.ClickException(BAD_TOKEN) from None
+    except NetworkError as exc:
+        raise click.ClickException(
+            f"cannot reach the Telegram Bot API at {settings.telegram_base_url}: {exc}"
+        ) from None
+    except RuntimeError as exc:
+        if "webhooks" in str(exc):  # tornado missing: PTB names the extra to install
+            raise click.ClickException(
+                "webhook mode needs python-telegram-bot[webhooks]: pip install it, "
+                "or run without --webhook-url (long polling)"
+            ) from None
+        raise
+
+
+def _redact_logs(*hidden: str) -> None:
+    """Keep the token and the webhook secret out of every log line, whatever writes it."""
+    redact = RedactToken(*hidden)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OneLineNetworkErrors())
+        handler.addFilter(redact)

@@ -1,0 +1,196 @@
+"""The Telegram bot's `Application`: services, access control, handlers, errors.
+
+`build_application(settings, services)` wires everything; `articlebot telegram` (in
+`bot/cli/telegram.py`) runs it. The services (answerer, index, settings, question limiter)
+live in `bot_data["services"]`, never in module globals; each chat's conversation lives in
+its `chat_data`, which PTB persists to a pickle file in the data directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeAlias
+
+from telegram import BotCommand, Update
+from telegram.constants import ChatType
+from telegram.error import NetworkError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
+    TypeHandler,
+    filters,
+)
+
+from bot.telegram import admin as telegram_admin
+from bot.telegram import handlers as telegram_handlers
+from bot.telegram import news as telegram_news
+from bot.telegram.network import BotApiRequest, OutageLog
+from bot.telegram.services import Services, services_of
+from retrieval.errors import ArticlebotError, LLMError, StoreError
+from retrieval.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: The bot's application type (PTB's default context, bot and data types).
+BotApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+
+PERSISTENCE_FILE = "telegram-conversations.pickle"
+#: Updates handled at once (PTB's default); the answers themselves share the worker threads.
+CONCURRENT_UPDATES = 256
+#: Retries of a request Telegram answered with 429 "retry after" (the limiter waits first).
+RATE_LIMIT_RETRIES = 3
+COMMANDS = [
+    BotCommand("start", "What this bot does and how to ask"),
+    BotCommand("help", "How to use the bot"),
+    BotCommand("ask", "Ask a question about the articles"),
+    BotCommand("sources", "List the articles the bot knows"),
+    BotCommand("reset", "Forget this chat's conversation"),
+    BotCommand("stats", "How many articles are indexed"),
+    BotCommand("timeline", "Dated events about a topic, oldest first"),
+]
+REFUSAL_ACCESS = "Sorry, this bot is private: you are not on its list of users."
+APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
+APOLOGY_LLM = (
+    "Sorry, the language model is not answering right now (busy or timed out). "
+    "Please try again in a minute."
+)
+APOLOGY_STORE = "Sorry, the article index is unavailable right now. Please try again later."
+
+
+def build_application(settings: Settings, services: Services) -> BotApplication:
+    """Build the bot: token, Bot API URLs, persistence, concurrency, handlers."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("settings.telegram_bot_token is not set")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    persistence = PicklePersistence(
+        settings.data_dir / PERSISTENCE_FILE,
+        store_data=PersistenceInput(bot_data=False, user_data=False, callback_data=False),
+        update_interval=30,
+    )
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .request(BotApiRequest(connection_pool_size=CONCURRENT_UPDATES))
+        .get_updates_request(
+            BotApiRequest(connection_pool_size=1, outage=OutageLog(settings.telegram_base_url))
+        )
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_file_url)
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .persistence(persistence)
+        .post_init(register_commands)
+        .post_shutdown(close_services)
+    )
+    if settings.telegram_rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+    application = builder.build()
+    application.bot_data["services"] = services
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: BotApplication) -> None:  # type: ignore[type-arg]
+    """Register the access guard, the commands, the message handlers and the error handler."""
+    application.add_handler(TypeHandler(Update, guard), group=-1)
+    h = telegram_handlers
+    for name, callback in [
+        ("start", h.start),
+        ("help", h.help_command),
+        ("ask", h.ask),
+        ("sources", h.sources),
+        ("reset", h.reset),
+        ("stats", h.stats),
+        ("add", telegram_admin.add),
+        ("timeline", telegram_news.timeline),
+    ]:
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(h.sources_page, pattern=r"^sources:\d+$"))
+    text = filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, h.private_text))
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, h.group_text))
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, telegram_admin.document)
+    )
+    application.add_error_handler(on_error)
+
+
+async def register_commands(application: BotApplication) -> None:  # type: ignore[type-arg]
+    """Tell Telegram the command list (shown in the client's menu)."""
+    await application.bot.set_my_commands(COMMANDS)
+
+
+async def close_services(application: BotApplication) -> None:  # type: ignore[type-arg]
+    """Stop the worker threads once the application has finished its updates."""
+    services = application.bot_data.get("services")
+    if isinstance(services, Services):
+        services.close()
+
+
+def is_authorised(settings: Settings, user_id: int | None, chat_id: int | None) -> bool:
+    """True when no allow-list is set, or the user or the chat is on one (admins always)."""
+    users, chats = settings.allowed_user_ids, settings.allowed_chat_ids
+    if user_id is not None and user_id in (settings.admin_user_ids or ()):
+        return True
+    if users is None and chats is None:
+        return True
+    return (user_id is not None and user_id in (users or ())) or (
+        chat_id is not None and chat_id in (chats or ())
+    )
+
+
+async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop updates from people and chats not allowed: one refusal (when addressed),
+    nothing stored for them, nothing of the chat's memory touched."""
+    settings = services_of(context).settings
+    user, chat = update.effective_user, update.effective_chat
+    if is_authorised(settings, user.id if user else None, chat.id if chat else None):
+        return
+    log.info("refused an update from user %s in chat %s", user and user.id, chat and chat.id)
+    if update.callback_query is not None:
+        await update.callback_query.answer(REFUSAL_ACCESS, show_alert=True)
+    elif update.effective_message is not None and chat is not None:
+        addressed = chat.type == ChatType.PRIVATE or telegram_handlers.is_addressed(update, context)
+        if addressed:
+            await update.effective_message.reply_text(REFUSAL_ACCESS)
+    if chat is not None:
+        _drop_if_empty(context, chat.id)
+    raise ApplicationHandlerStop
+
+
+def _drop_if_empty(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """Drop the entry PTB made for a refused update's chat, so nothing is stored for it,
+    unless it holds something: in a shared group that is the memory allowed members
+    built, which a stranger's message must not erase."""
+    if not context.application.chat_data.get(chat_id):
+        context.application.drop_chat_data(chat_id)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error (traceback for unexpected ones) and send the user a short apology."""
+    error = context.error
+    if update is None and isinstance(error, NetworkError):  # polling: one line, no traceback
+        log.warning("polling Telegram failed: %s", " ".join(str(error).split()))
+        return
+    if isinstance(error, ArticlebotError):
+        log.warning("could not answer: %s: %s", type(error).__name__, error)
+    else:
+        log.error("unexpected error while handling an update", exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    text = APOLOGY
+    if isinstance(error, LLMError):
+        text = APOLOGY_LLM
+    elif isinstance(error, StoreError):
+        text = APOLOGY_STORE
+    try:
+        await context.bot.send_message(update.effective_chat.id, text)
+    except Exception:  # the apology itself failed (network): the log has the error
+        log.warning("could not send the apology", exc_info=True)

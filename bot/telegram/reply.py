@@ -1,0 +1,200 @@
+"""Answer one question in a chat: limit, typing action, (streamed) answer, HTML reply.
+
+The answerer is blocking (retrieval, maybe an LLM call), so it runs in a worker thread:
+with concurrent updates, a slow answer in one chat never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from telegram import LinkPreviewOptions, Message, ReplyParameters
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.telegram.render import LIMIT, render_html, render_plain
+from bot.telegram.services import (
+    Services,
+    remember,
+    remembered,
+    services_of,
+    stale_chats,
+    unremember,
+)
+from retrieval.types import Answer, Turn
+
+log = logging.getLogger(__name__)
+
+SLOW_DOWN = (
+    "You're asking faster than I can read, so I skipped this question: “{}”."
+    " Please wait a minute and ask again."
+)
+#: How much of a skipped question the slow-down reply quotes.
+QUOTED = 200
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_DONE = object()
+
+
+async def answer_question(
+    message: Message, context: ContextTypes.DEFAULT_TYPE, question: str
+) -> None:
+    """Answer `question` in `message`'s chat, citing sources, and remember the turn.
+
+    The turn is remembered before the reply goes out (and taken back if it cannot be sent),
+    so a follow-up sent as soon as the reply arrives always sees it.
+    """
+    services = services_of(context)
+    user = message.from_user
+    if user is not None and not services.limiter.allow(user.id):
+        await message.reply_text(slow_down(question), reply_parameters=threaded(message))
+        return
+    history = remembered(_chat_data(context), services)
+    async with typing_action(context, message.chat_id):
+        if services.settings.use_llm:
+            answer, draft = await _streamed(message, services, question, history)
+        else:
+            answer = await services.run(services.answerer.answer, question, history)
+            draft = None
+    turn = remember(_chat_data(context), services, question, answer.text)
+    try:
+        await send_answer(message, answer, draft)
+    except BaseException:
+        unremember(_chat_data(context), turn)
+        raise
+    _forget_stale_chats(context, services, message.chat_id)
+
+
+def threaded(message: Message) -> ReplyParameters:
+    """Reply to `message` itself, in private chats too (PTB threads only group replies):
+    eight quick questions then get eight answers each under its own question. Sent even if
+    the question was deleted meanwhile."""
+    return ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+
+
+def slow_down(question: str) -> str:
+    """The reply to a question over the limit, quoting it: the user sees which one to ask
+    again."""
+    words = " ".join(question.split())
+    return SLOW_DOWN.format(words if len(words) <= QUOTED else words[: QUOTED - 1] + "…")
+
+
+def _chat_data(context: ContextTypes.DEFAULT_TYPE) -> dict[Any, Any]:
+    """This chat's data, looked up afresh (PTB recreates an entry that was dropped)."""
+    return context.chat_data if context.chat_data is not None else {}
+
+
+def _forget_stale_chats(context: ContextTypes.DEFAULT_TYPE, services: Services, keep: int) -> None:
+    """Drop the memory of chats that have been quiet too long (from the persistence file too)."""
+    for chat_id in stale_chats(context.application.chat_data, services):
+        if chat_id != keep:
+            context.application.drop_chat_data(chat_id)
+
+
+@contextlib.asynccontextmanager
+async def typing_action(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" in the chat, repeated every few seconds, while the block runs."""
+    every = services_of(context).settings.telegram_typing_interval
+
+    async def send() -> None:
+        try:
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as exc:  # cosmetic: never fail an answer for it
+            log.debug("typing action failed: %s", exc)
+
+    async def repeat() -> None:
+        while True:
+            await asyncio.sleep(every)
+            await send()
+
+    await send()
+    task = asyncio.create_task(repeat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _streamed(
+    message: Message, services: Services, question: str, history: list[Turn]
+) -> tuple[Answer, Draft]:
+    """Show the LLM's text as it arrives by editing one message, at most once per interval."""
+    pieces: Iterator[str | Answer] = services.answerer.stream(question, history)
+    draft = Draft(message, services.settings.telegram_edit_interval)
+    text = ""
+    while True:
+        item = await services.run(next, pieces, _DONE)
+        if isinstance(item, Answer):
+            return item, draft
+        if item is _DONE:
+            raise RuntimeError("the answerer's stream ended without an answer")
+        text += str(item)
+        if draft.due():
+            await draft.show(text[: LIMIT - 2] + " …")
+
+
+class Draft:
+    """The one message a streamed answer is shown in; edited at most once per `interval`."""
+
+    def __init__(self, message: Message, interval: float) -> None:
+        self.message = message
+        self.interval = interval
+        self.sent: Message | None = None
+        self._shown = ""
+        self._last = 0.0
+
+    def due(self) -> bool:
+        """Whether an edit now would respect the interval."""
+        return time.monotonic() - self._last >= self.interval
+
+    async def wait(self) -> None:
+        """Sleep until the next edit is due."""
+        await asyncio.sleep(max(0.0, self._last + self.interval - time.monotonic()))
+
+    async def show(self, text: str) -> None:
+        """Send the draft, or edit it if the text changed."""
+        if text.strip() == self._shown:
+            return
+        if self.sent is None:
+            self.sent = await self.message.reply_text(text, reply_parameters=threaded(self.message))
+        else:
+            await self.sent.edit_text(text)
+        self._shown, self._last = text.strip(), time.monotonic()
+
+
+async def send_answer(message: Message, answer: Answer, draft: Draft | None = None) -> None:
+    """Reply with the HTML answer (into `draft` first, if any); plain text if HTML is refused."""
+    try:
+        await _send(message, render_html(answer), draft, ParseMode.HTML)
+    except BadRequest as exc:
+        if "can't parse entities" not in str(exc).lower():
+            raise
+        log.warning("Telegram refused the HTML (%s); sending plain text", exc)
+        await _send(message, render_plain(answer), draft, None)
+
+
+async def _send(
+    message: Message, parts: list[str], draft: Draft | None, mode: ParseMode | None
+) -> None:
+    first, rest = parts[0], parts[1:]
+    if draft is not None and draft.sent is not None:
+        await draft.wait()  # the final edit keeps to the interval too
+        await draft.sent.edit_text(first, parse_mode=mode, link_preview_options=NO_PREVIEW)
+    else:
+        await message.reply_text(
+            first,
+            parse_mode=mode,
+            link_preview_options=NO_PREVIEW,
+            reply_parameters=threaded(message),
+        )
+    for part in rest:
+        await message.get_bot().send_message(
+            message.chat_id, part, parse_mode=mode, link_preview_options=NO_PREVIEW
+        )

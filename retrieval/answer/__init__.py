@@ -1,0 +1,1 @@
+"""Answering: the offline composer, the LLM chain, their prompts, citations and refusal."""

@@ -1,0 +1,1 @@
+"""News steps over an answer's retrieval: outlets, datelines, stories, conflicts, timelines."""

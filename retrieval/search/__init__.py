@@ -1,0 +1,1 @@
+"""Search: reading the question, the hybrid retriever, and scoring passages and sentences."""
