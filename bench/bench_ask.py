@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest import run_ingest
-from retrieval.answer.factory import make_answerer
+from retrieval.pipeline import make_answerer
 from retrieval.search.retriever import HybridRetriever
 from retrieval.search.sentence_rank import SentenceEmbeddings
 from retrieval.settings import Settings

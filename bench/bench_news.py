@@ -20,8 +20,9 @@ from pathlib import Path
 from bench_ask import QUESTIONS, ROOT, add_filler, pct
 
 from ingest import run_ingest
-from retrieval.answer.offline import OfflineAnswerer
-from retrieval.news.layer import NewsAnswerer, NewsRetriever
+from retrieval.answer.offline import OfflineComposer
+from retrieval.news.retriever import NewsRetriever
+from retrieval.pipeline import Pipeline
 from retrieval.search.retriever import HybridRetriever
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
@@ -59,9 +60,8 @@ def main() -> None:
             add_filler(index, size, index.embedder.dimension)
             index.finish_run()
             total = index.stats().chunks
-            plain = OfflineAnswerer(HybridRetriever(index), news=False)
-            retriever = NewsRetriever(index)
-            news = NewsAnswerer(OfflineAnswerer(retriever), retriever, quoting=True)
+            plain = Pipeline(HybridRetriever(index), OfflineComposer(), news=False)
+            news = Pipeline(NewsRetriever(index), OfflineComposer())
             calls = {"plain": plain.answer, "news": news.answer}
             rows = timed(calls, QUESTIONS, args.queries)
             rows |= timed({"timeline": news.timeline}, TOPICS, args.queries)

@@ -34,11 +34,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import Harness  # noqa: E402
 
-from bot.evaluation import contains_answer, without_markers  # noqa: E402
 from retrieval.answer.base import SearchFilters  # noqa: E402
-from retrieval.answer.offline import OfflineAnswerer  # noqa: E402
+from retrieval.answer.offline import OfflineComposer  # noqa: E402
 from retrieval.answer.refusal import Evidence, RefusalModel, evidence_of  # noqa: E402
-from retrieval.news.layer import NewsRetriever  # noqa: E402
+from retrieval.evaluation.qa import contains_answer, without_markers  # noqa: E402
+from retrieval.news.retriever import NewsRetriever  # noqa: E402
+from retrieval.pipeline import Pipeline  # noqa: E402
 from retrieval.search.retriever import Mode  # noqa: E402
 
 FULL = ("top_cosine", "coverage", "sentence_cosine", "lead", "match")
@@ -62,7 +63,7 @@ def collect(harness: Harness, name: str, seeds: list[int], mode: Mode) -> list[R
     for seed in seeds:
         split = harness.split(seed)
         retriever = NewsRetriever(split.index, mode)  # type: ignore[arg-type]
-        answerer = OfflineAnswerer(retriever, refusal=never)
+        answerer = Pipeline(retriever, OfflineComposer(refusal=never))
         filters = SearchFilters(k=harness.settings.top_k)
         for q, group in split.questions:
             if q.history:  # a follow-up is judged on its condensed form: not a fitting row

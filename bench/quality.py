@@ -6,7 +6,7 @@ Run: `.venv/bin/python bench/quality.py [--seeds 0 1 2] [--modes hybrid dense le
 minutes on 2 cores). This harness embeds every chunk once (cached in /tmp/articlebot_quality,
 keyed by a hash of the texts), then, per hold-out seed, serves the kept chunks from numpy
 (exact cosine search: Chroma's HNSW is exact at this size) and a fresh bm25s index. The
-hold-out, the question groups and the metrics are `bot.evaluation`'s own functions, so the
+hold-out, the question groups and the metrics are `retrieval.evaluation.qa`'s own functions, so the
 numbers match `articlebot eval --seed N` (checked: docs/retrieval.md).
 
 Other scripts import `Harness` to sweep answerer settings or to collect refusal signals.
@@ -29,7 +29,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bot.evaluation import (  # noqa: E402
+from ingest.chunk import Chunker  # noqa: E402
+from ingest.eval_corpus import load_any_articles  # noqa: E402
+from retrieval.answer.base import Answerer, Turn  # noqa: E402
+from retrieval.evaluation.qa import (  # noqa: E402
     EvalQuestion,
     Group,
     ModeMetrics,
@@ -38,15 +41,12 @@ from bot.evaluation import (  # noqa: E402
     first_hit_rank,
     group_of,
     hold_out,
-    load_any_articles,
     load_questions,
     load_stories,
     summarize,
     without_markers,
 )
-from ingest.chunk import Chunker  # noqa: E402
-from retrieval.answer.base import Answerer, Turn  # noqa: E402
-from retrieval.answer.factory import make_answerer  # noqa: E402
+from retrieval.pipeline import make_answerer  # noqa: E402
 from retrieval.search.retriever import HybridRetriever, Mode  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 from retrieval.store.embedders import TokenStates  # noqa: E402

@@ -7,7 +7,7 @@ Run, e.g.:
 
 Every combination of the `--vary` values is one variant; each variant answers every
 question of every set through the same answerer `articlebot ask` builds
-(`retrieval.answer.factory.make_answerer`'s news-aware offline path), with only the named fields
+(`retrieval.pipeline.make_answerer`'s news-aware offline path), with only the named fields
 of `OfflineConfig` (`answer.`), `SentenceConfig` (`sentences.`) or `RetrievalConfig`
 (`retrieval.`) changed. Prints one line of metrics per variant and set (bench/quality.py's
 columns), hybrid retriever, hold-out seed 0 unless `--seeds` says otherwise.
@@ -22,9 +22,10 @@ from typing import Any
 
 from quality import Harness, line
 
-from bot.evaluation import summarize
-from retrieval.answer.offline import OfflineAnswerer, OfflineConfig
-from retrieval.news.layer import NewsAnswerer, NewsRetriever
+from retrieval.answer.offline import OfflineComposer, OfflineConfig
+from retrieval.evaluation.qa import summarize
+from retrieval.news.retriever import NewsRetriever
+from retrieval.pipeline import Pipeline
 from retrieval.search.retriever import RetrievalConfig
 from retrieval.search.sentence_rank import SentenceConfig
 
@@ -74,13 +75,11 @@ def main() -> None:
                 index = harness.split(seed).index
                 retriever = NewsRetriever(index, "hybrid", retrieval_config)  # type: ignore[arg-type]
                 turns = harness.settings.history_turns
-                offline = OfflineAnswerer(retriever, answer_config, turns, news=True)
-                answerer = NewsAnswerer(
-                    offline,
-                    retriever,
-                    quoting=True,
-                    top_k=harness.settings.top_k,
-                    history_turns=turns,
+                composer = OfflineComposer(
+                    answer_config, passages=retrieval_config.sentences.passages
+                )
+                answerer = Pipeline(
+                    retriever, composer, top_k=harness.settings.top_k, history_turns=turns
                 )
                 results = harness.run(
                     seed, "hybrid", make=lambda _, a=answerer: a, retriever=retriever

@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ingest.chunk import Chunker
-    from ingest.pipeline import IngestReport, Progress, ingest_articles, run_ingest
+    from ingest.pipeline import IngestReport, ingest_articles, run_ingest
 
 _LAZY = {
     "Chunker": "ingest.chunk",
     "IngestReport": "ingest.pipeline",
-    "Progress": "ingest.pipeline",
     "ingest_articles": "ingest.pipeline",
     "run_ingest": "ingest.pipeline",
 }
@@ -28,4 +27,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'ingest' has no attribute {name!r}")
 
 
-__all__ = ["Chunker", "IngestReport", "Progress", "ingest_articles", "run_ingest"]
+__all__ = ["Chunker", "IngestReport", "ingest_articles", "run_ingest"]

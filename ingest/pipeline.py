@@ -11,26 +11,19 @@ import dataclasses
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from ingest.chunk import Chunker
 from ingest.sources import load_sources
 from retrieval.errors import SourceError
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex, Status, UpsertOutcome
-from retrieval.types import Article, Chunk
+from retrieval.types import Article, Chunk, Progress
 
 GROUP_SIZE = 64  # articles per write: big enough for well-filled embedding batches
 #: When one run meets an article twice (resumed or rebuilt, then loaded from a source), it
 #: is counted once, in the bucket of the most it did to it.
 _RANK: dict[Status, int] = {"unchanged": 0, "resumed": 1, "updated": 2, "added": 3}
-
-
-class Progress(Protocol):
-    """Receives one call per article stored or source failed."""
-
-    def advance(self, label: str) -> None:
-        """Note that one more item is done."""
 
 
 @dataclass

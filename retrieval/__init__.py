@@ -24,7 +24,7 @@ from retrieval.types import Answer, Article, Chunk, Citation, Hit, SearchFilters
 
 if TYPE_CHECKING:
     from retrieval.answer.base import Answerer
-    from retrieval.answer.factory import make_answerer
+    from retrieval.pipeline import make_answerer
     from retrieval.search.retriever import HybridRetriever
     from retrieval.store.catalog import StoredArticle
     from retrieval.store.index import ArticleIndex, IndexStats, UpsertOutcome
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Answerer": "retrieval.answer.base",
     "StoredArticle": "retrieval.store.catalog",
-    "make_answerer": "retrieval.answer.factory",
+    "make_answerer": "retrieval.pipeline",
     "ArticleIndex": "retrieval.store.index",
     "IndexStats": "retrieval.store.index",
     "UpsertOutcome": "retrieval.store.index",

@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from retrieval.search.retriever import Retrieval
@@ -262,3 +262,10 @@ class SearchFilters:
     def with_k(self, k: int) -> SearchFilters:
         """Return a copy asking for k passages."""
         return replace(self, k=k)
+
+
+class Progress(Protocol):
+    """Receives one call per item done (an article stored, a question answered)."""
+
+    def advance(self, label: str) -> None:
+        """Note that one more item is done."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.evaluation import load_articles
 from ingest.chunk import Chunker
+from ingest.eval_corpus import load_articles
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article

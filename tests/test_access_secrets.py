@@ -36,8 +36,8 @@ from ingest.chunk import Chunker
 from ingest.feeds import parse_feed
 from ingest.fetch import Fetcher, IPAddress
 from ingest.formats import Origin
-from retrieval.answer.factory import make_answerer
 from retrieval.errors import SourceError
+from retrieval.pipeline import make_answerer
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article

@@ -13,12 +13,11 @@ import pytest
 from pydantic import SecretStr
 
 from ingest.chunk import Chunker
-from retrieval.answer.factory import make_answerer
 from retrieval.answer.fallback import OfflineFallback
-from retrieval.answer.llm import NO_KEY, LLMAnswerer
+from retrieval.answer.llm import NO_KEY, LLMComposer
 from retrieval.answer.prompts import REFUSAL
 from retrieval.errors import ConfigError, LLMError
-from retrieval.news.layer import NewsAnswerer
+from retrieval.pipeline import Pipeline, make_answerer
 from retrieval.search.retriever import HybridRetriever
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
@@ -110,11 +109,25 @@ def llm_settings(tmp_path: Path, server: FakeOpenAIServer | None, **values: Any)
     return Settings(_env_file=None, data_dir=tmp_path / "data", **values)  # type: ignore[call-arg]
 
 
+def llm_pipeline(
+    retriever: HybridRetriever, settings: Settings, chat_model: Any = None
+) -> Pipeline:
+    """The LLM composer's answers, without the news steps."""
+    composer = LLMComposer(retriever.index, settings, chat_model)
+    return Pipeline(
+        retriever,
+        composer,
+        news=False,
+        top_k=settings.top_k,
+        history_turns=settings.history_turns,
+    )
+
+
 @pytest.fixture
 def answerer(
     tmp_path: Path, openai_server: FakeOpenAIServer, retriever: HybridRetriever
-) -> LLMAnswerer:
-    return LLMAnswerer(retriever, llm_settings(tmp_path, openai_server))
+) -> Pipeline:
+    return llm_pipeline(retriever, llm_settings(tmp_path, openai_server))
 
 
 def messages(request: RecordedRequest) -> tuple[str, str]:
@@ -135,7 +148,7 @@ def passage_number(request: RecordedRequest, article: Article) -> int:
 
 
 def test_prompt_holds_numbered_passages_the_refusal_rule_and_the_question(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     answerer.answer(BRIDGE_Q)
     [request] = openai_server.chat_requests
@@ -151,7 +164,7 @@ def test_prompt_holds_numbered_passages_the_refusal_rule_and_the_question(
 
 
 def test_undated_article_without_site_is_labelled(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     answerer.answer("How often does the Alderby ferry run in winter?")
     _, user = messages(openai_server.chat_requests[0])
@@ -162,7 +175,7 @@ def test_undated_article_without_site_is_labelled(
 
 
 def test_marker_gives_a_verbatim_citation(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     openai_server.enqueue_chat("The bridge reopens to traffic on 4 May [1].")
     answer = answerer.answer(BRIDGE_Q)
@@ -175,7 +188,7 @@ def test_marker_gives_a_verbatim_citation(
 
 
 def test_quote_is_the_sentence_that_supports_the_claim(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     openai_server.enqueue_chat("It reopens on 4 May [1]; the deck repairs cost 12 million [1].")
     [citation] = answerer.answer(BRIDGE_Q).citations
@@ -192,7 +205,7 @@ def test_quote_is_the_sentence_that_supports_the_claim(
 
 
 def test_invalid_marker_is_dropped_and_reported(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     openai_server.enqueue_chat("The bridge reopens on 4 May [1][7]. It cost a lot [7].")
     answer = answerer.answer(BRIDGE_Q)
@@ -202,7 +215,7 @@ def test_invalid_marker_is_dropped_and_reported(
 
 
 def test_used_passages_are_renumbered_in_order_of_first_use(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     question = "Sallow Street Bridge reopening and the Corvane battery plant"
     answerer.answer(question)  # learn the passage numbers the prompt gives
@@ -220,7 +233,7 @@ def test_used_passages_are_renumbered_in_order_of_first_use(
     assert answer.dropped_markers == (9,)
 
 
-def test_refusal_means_not_found(answerer: LLMAnswerer, openai_server: FakeOpenAIServer) -> None:
+def test_refusal_means_not_found(answerer: Pipeline, openai_server: FakeOpenAIServer) -> None:
     openai_server.enqueue_chat(
         REFUSAL, "the articles don’t say", "The articles don't say. But I think it is June [1]."
     )
@@ -230,7 +243,7 @@ def test_refusal_means_not_found(answerer: LLMAnswerer, openai_server: FakeOpenA
 
 
 def test_partial_answer_is_not_a_refusal(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     openai_server.enqueue_chat(
         "The articles don't say why, but the deck repairs cost 12 million [1]."
@@ -240,7 +253,7 @@ def test_partial_answer_is_not_a_refusal(
 
 
 def test_answer_without_a_valid_citation_is_not_presented_as_sourced(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     openai_server.enqueue_chat("The bridge reopens in June [7][9].", "It reopens in June.")
     answer = answerer.answer(BRIDGE_Q)
@@ -251,7 +264,7 @@ def test_answer_without_a_valid_citation_is_not_presented_as_sourced(
 
 
 def test_no_passages_refuses_without_calling_the_model(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     answer = answerer.answer(BRIDGE_Q, filters=SearchFilters(site="nowhere.example"))
     assert (answer.text, answer.found) == (REFUSAL, False)
@@ -264,7 +277,7 @@ def test_no_passages_refuses_without_calling_the_model(
 def test_follow_up_is_condensed_first_and_the_rewrite_is_searched(
     tmp_path: Path, openai_server: FakeOpenAIServer, retriever: HybridRetriever
 ) -> None:
-    answerer = LLMAnswerer(retriever, llm_settings(tmp_path, openai_server, history_turns=1))
+    answerer = llm_pipeline(retriever, llm_settings(tmp_path, openai_server, history_turns=1))
     rewritten = "How much did the Sallow Street Bridge deck repairs cost?"
     openai_server.enqueue_chat(rewritten, "The deck repairs cost 12 million crowns [1].")
     history = [
@@ -286,7 +299,7 @@ def test_follow_up_is_condensed_first_and_the_rewrite_is_searched(
 
 
 def test_stream_yields_pieces_then_the_answer(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     reply = "The Sallow Street Bridge reopens to traffic on 4 May [1][8]."
     openai_server.enqueue_chat(reply)
@@ -301,7 +314,7 @@ def test_stream_yields_pieces_then_the_answer(
 
 
 def test_stream_without_passages_yields_the_refusal(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     items = list(answerer.stream(BRIDGE_Q, filters=SearchFilters(site="nowhere.example")))
     assert items[0] == REFUSAL and isinstance(items[-1], Answer) and not items[-1].found
@@ -315,7 +328,7 @@ def test_no_key_and_no_base_url_is_a_config_error(
     tmp_path: Path, retriever: HybridRetriever
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        LLMAnswerer(retriever, llm_settings(tmp_path, None, openai_api_key=None))
+        llm_pipeline(retriever, llm_settings(tmp_path, None, openai_api_key=None))
     message = str(caught.value)
     assert "OPENAI_API_KEY" in message and "OPENAI_BASE_URL" in message
     assert "ARTICLEBOT_ANSWERER=offline" in message and "\n" not in message
@@ -326,7 +339,7 @@ def test_base_url_without_key_works(
 ) -> None:
     settings = llm_settings(tmp_path, openai_server, openai_api_key=None)
     openai_server.enqueue_chat("It reopens on 4 May [1].")
-    assert LLMAnswerer(retriever, settings).answer(BRIDGE_Q).found
+    assert llm_pipeline(retriever, settings).answer(BRIDGE_Q).found
     assert openai_server.chat_requests[0].bearer == NO_KEY
 
 
@@ -335,9 +348,9 @@ def test_factory_builds_the_llm_answerer_when_a_server_is_configured(
 ) -> None:
     answerer = make_answerer(llm_settings(tmp_path, openai_server), retriever.index)
     assert isinstance(answerer, OfflineFallback)  # auto mode: offline while unreachable
-    assert isinstance(answerer.llm, NewsAnswerer) and isinstance(answerer.llm.inner, LLMAnswerer)
+    assert isinstance(answerer.llm, Pipeline) and isinstance(answerer.llm.composer, LLMComposer)
     forced = make_answerer(llm_settings(tmp_path, openai_server, answerer="llm"), retriever.index)
-    assert isinstance(forced, NewsAnswerer) and isinstance(forced.inner, LLMAnswerer)
+    assert isinstance(forced, Pipeline) and isinstance(forced.composer, LLMComposer)
 
 
 def test_a_given_chat_model_is_used_and_needs_no_key_setting(
@@ -350,7 +363,7 @@ def test_a_given_chat_model_is_used_and_needs_no_key_setting(
     )
     settings = llm_settings(tmp_path, None, openai_api_key=None)
     openai_server.enqueue_chat("It reopens on 4 May [1].")
-    assert LLMAnswerer(retriever, settings, chat_model=model).answer(BRIDGE_Q).found
+    assert llm_pipeline(retriever, settings, chat_model=model).answer(BRIDGE_Q).found
     assert openai_server.chat_requests[0].json["model"] == "given-model"
 
 
@@ -358,7 +371,7 @@ def test_a_given_chat_model_is_used_and_needs_no_key_setting(
 
 
 def test_rate_limit_then_success_is_retried(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     openai_server.enqueue(ScriptedResponse.error(429, "slow down", path=CHAT))
     openai_server.enqueue_chat("It reopens on 4 May [1].")
@@ -368,7 +381,7 @@ def test_rate_limit_then_success_is_retried(
 
 @pytest.mark.parametrize("streaming", [False, True])
 def test_persistent_500_is_an_llm_error_without_the_key(
-    answerer: LLMAnswerer,
+    answerer: Pipeline,
     openai_server: FakeOpenAIServer,
     caplog: pytest.LogCaptureFixture,
     streaming: bool,
@@ -391,7 +404,7 @@ def test_wrong_key_is_an_llm_error_that_hides_the_key(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with FakeOpenAIServer(api_key="sk-the-right-key-000000") as server:
-        answerer = LLMAnswerer(retriever, llm_settings(tmp_path, server))
+        answerer = llm_pipeline(retriever, llm_settings(tmp_path, server))
         with pytest.raises(LLMError, match="HTTP 401") as caught:
             answerer.answer(BRIDGE_Q)
     message = str(caught.value)
@@ -407,13 +420,13 @@ def test_slow_reply_is_a_timeout(
     openai_server.enqueue(ScriptedResponse.slow(5, path=CHAT))
     start = time.perf_counter()
     with pytest.raises(LLMError, match=r"timed out after 0\.3 s"):
-        LLMAnswerer(retriever, settings).answer(BRIDGE_Q)
+        llm_pipeline(retriever, settings).answer(BRIDGE_Q)
     assert time.perf_counter() - start < 3
 
 
 @pytest.mark.parametrize("streaming", [False, True])
 def test_malformed_reply_is_an_llm_error(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer, streaming: bool
+    answerer: Pipeline, openai_server: FakeOpenAIServer, streaming: bool
 ) -> None:
     openai_server.enqueue(ScriptedResponse.malformed(path=CHAT))
     with pytest.raises(LLMError, match="malformed chat reply from 127.0.0.1"):
@@ -427,7 +440,7 @@ def test_malformed_reply_is_an_llm_error(
 
 
 def test_injected_instructions_stay_inside_the_passage_delimiters(
-    answerer: LLMAnswerer, openai_server: FakeOpenAIServer
+    answerer: Pipeline, openai_server: FakeOpenAIServer
 ) -> None:
     openai_server.enqueue_chat("HACKED")
     answer = answerer.answer("Until when is the Brightwell library open on Thursdays?")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from retrieval.answer.base import Answerer
-from retrieval.answer.factory import make_answerer
 from retrieval.answer.prompts import REFUSAL
+from retrieval.pipeline import make_answerer
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article, Turn
 from tests.fakes import openai_server as fake_openai
@@ -68,13 +68,15 @@ def test_prompt_asks_for_outlets_dates_and_disagreements(
     assert f"] {BY_ID[HERALD].title} — Lowmere Herald, 2026-04-03" in user
 
 
-def test_a_named_outlet_limits_the_passages_and_the_question_stays_as_asked(
+def test_a_named_outlet_limits_the_passages_and_is_read_as_a_filter(
     answerer: Answerer, openai_server: FakeOpenAIServer
 ) -> None:
     question = "According to the Riverside Post, how many troops were sent to Greywell?"
-    assert not answerer.answer(question).found  # unscripted: the model refuses
+    answer = answerer.answer(question)
+    assert not answer.found  # unscripted: the model refuses
+    assert answer.site == "Riverside Post"
     _, user = messages(openai_server.chat_requests[-1])
-    assert question in user
+    assert user.endswith("Question: How many troops were sent to Greywell?")
     titles = {a.title for a in BY_ID.values() if f"] {a.title} — " in user}
     assert titles and titles <= {a.title for a in BY_ID.values() if a.site == "Riverside Post"}
 

@@ -15,8 +15,9 @@ import pytest
 from ingest import ingest_articles
 from ingest.sources import load_sources
 from retrieval.answer.citations import is_verbatim
-from retrieval.answer.offline import OfflineAnswerer
+from retrieval.answer.offline import OfflineComposer
 from retrieval.answer.prompts import REFUSAL
+from retrieval.pipeline import Pipeline
 from retrieval.search.retriever import HybridRetriever
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
@@ -57,14 +58,14 @@ def news_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArticleInde
 
 
 @pytest.fixture
-def answerer(samples_index: ArticleIndex) -> OfflineAnswerer:
-    """The composer alone: quotes, no attribution or conflict checks (news=False)."""
-    return OfflineAnswerer(HybridRetriever(samples_index), news=False)
+def answerer(samples_index: ArticleIndex) -> Pipeline:
+    """The composer's quotes, without the news steps (attribution, conflict checks)."""
+    return Pipeline(HybridRetriever(samples_index), OfflineComposer(), news=False)
 
 
 @pytest.fixture
-def news_answerer(news_index: ArticleIndex) -> OfflineAnswerer:
-    return OfflineAnswerer(HybridRetriever(news_index), news=False)
+def news_answerer(news_index: ArticleIndex) -> Pipeline:
+    return Pipeline(HybridRetriever(news_index), OfflineComposer(), news=False)
 
 
 def assert_cited(answer: Answer, expected: str, article_hint: str) -> None:
@@ -93,7 +94,7 @@ def assert_cited(answer: Answer, expected: str, article_hint: str) -> None:
 )
 @pytest.mark.shared_data
 def test_factual_questions_get_a_verbatim_citation(
-    news_answerer: OfflineAnswerer, question: str, expected: str
+    news_answerer: Pipeline, question: str, expected: str
 ) -> None:
     assert_cited(news_answerer.answer(question), expected, "Iraq")
 
@@ -106,7 +107,7 @@ def test_factual_questions_get_a_verbatim_citation(
         "What interest rate did the central bank set?",
     ],
 )
-def test_off_topic_questions_are_refused(answerer: OfflineAnswerer, question: str) -> None:
+def test_off_topic_questions_are_refused(answerer: Pipeline, question: str) -> None:
     answer = answerer.answer(question)
     assert not answer.found
     assert answer.text == REFUSAL
@@ -114,7 +115,7 @@ def test_off_topic_questions_are_refused(answerer: OfflineAnswerer, question: st
 
 
 @pytest.mark.shared_data
-def test_answers_stay_short(news_answerer: OfflineAnswerer) -> None:
+def test_answers_stay_short(news_answerer: Pipeline) -> None:
     answer = news_answerer.answer("What did Iraq's prime minister say about the American presence?")
     assert answer.found
     text_without_markers = answer.text.replace("[1]", "").replace("[2]", "")
@@ -122,7 +123,7 @@ def test_answers_stay_short(news_answerer: OfflineAnswerer) -> None:
 
 
 def test_a_sentence_that_answers_is_not_padded_with_one_that_does_not(
-    answerer: OfflineAnswerer,
+    answerer: Pipeline,
 ) -> None:
     # The first sentence holds the date asked for; "Sallow Street traders reacted with
     # dismay." shares the subject's words but no date, so it is not added.
@@ -131,7 +132,7 @@ def test_a_sentence_that_answers_is_not_padded_with_one_that_does_not(
     assert len(answer.citations) == 1, answer.text
 
 
-def test_follow_up_carries_the_subject(answerer: OfflineAnswerer) -> None:
+def test_follow_up_carries_the_subject(answerer: Pipeline) -> None:
     first = answerer.answer("When is the Sallow Street Bridge now expected to reopen?")
     assert_cited(first, "May 18", "Sallow Street Bridge")
     follow = answerer.answer("Why was it delayed?", [Turn(first.question, first.text)])
@@ -139,7 +140,7 @@ def test_follow_up_carries_the_subject(answerer: OfflineAnswerer) -> None:
     assert follow.found and "bearings" in follow.text
 
 
-def test_site_and_date_filters_limit_the_sources(answerer: OfflineAnswerer) -> None:
+def test_site_and_date_filters_limit_the_sources(answerer: Pipeline) -> None:
     only_courier = SearchFilters(site="Northgate Courier")
     answer = answerer.answer("Sallow Street Bridge repair contract", filters=only_courier)
     assert answer.found

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.answer.factory import make_answerer
 from retrieval.errors import StoreError
+from retrieval.pipeline import make_answerer
 from retrieval.store.index import ArticleIndex
 from tests.fakes.chroma_server import free_port, start_chroma, stop_chroma
 from tests.fakes.consistency import CHECK, version

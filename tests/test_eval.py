@@ -10,14 +10,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli.main import main
-from bot.evaluation import (
+from ingest.eval_corpus import load_articles
+from retrieval.evaluation.qa import (
     EvalDataError,
     EvalQuestion,
     QuestionResult,
     contains_answer,
     first_hit_rank,
     hold_out,
-    load_articles,
     load_questions,
     mean_reciprocal_rank,
     normalize_answer,

@@ -28,8 +28,8 @@ from bot.telegram.render import render_html
 from bot.telegram.services import Services
 from retrieval.answer.base import Answerer
 from retrieval.answer.citations import is_verbatim
-from retrieval.answer.factory import make_answerer
 from retrieval.answer.prompts import MARKER, REFUSAL, marker_numbers
+from retrieval.pipeline import make_answerer
 from retrieval.search.retriever import HybridRetriever
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex

@@ -16,8 +16,8 @@ from click.testing import CliRunner, Result
 
 from bot.cli.main import main
 from ingest.chunk import Chunker
-from retrieval.answer.factory import make_answerer
 from retrieval.answer.fallback import UNREACHABLE
+from retrieval.pipeline import make_answerer
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from tests.conftest import SAMPLES_DIR

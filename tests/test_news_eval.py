@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli.main import main
-from bot.news_eval import NewsCheck, judge
+from retrieval.evaluation.news_checks import NewsCheck, judge
 from retrieval.types import Answer, Article, Citation, Conflict, ConflictValue, Event
 from tests.news_corpus import ARTICLES, CHECKS, HERALD
 

@@ -10,7 +10,7 @@ from retrieval.answer.citations import make_citation
 from retrieval.answer.condense import date_window
 from retrieval.news import conflicts
 from retrieval.news.datelines import attributed, dateline, outlet, with_as_of
-from retrieval.news.layer import spread
+from retrieval.news.retriever import spread
 from retrieval.news.timeline import timeline_question
 from retrieval.search.figures import asked, pick, values
 from retrieval.search.question import read, timeline_topic

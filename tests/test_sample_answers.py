@@ -16,7 +16,7 @@ import pytest
 from ingest import ingest_articles
 from ingest.sources import load_sources
 from retrieval.answer.base import Answerer
-from retrieval.answer.factory import make_answerer
+from retrieval.pipeline import make_answerer
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer, Article, Turn

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from bot.telegram.app import build_application
 from bot.telegram.services import Services
 from ingest.chunk import Chunker
-from retrieval.answer.factory import make_answerer
+from retrieval.pipeline import make_answerer
 from retrieval.store.index import ArticleIndex
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.harness import (

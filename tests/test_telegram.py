@@ -18,7 +18,7 @@ from bot.telegram.app import APOLOGY_LLM, REFUSAL_ACCESS, BotApplication, build_
 from bot.telegram.reply import slow_down
 from bot.telegram.services import Services
 from ingest.chunk import Chunker
-from retrieval.answer.factory import make_answerer
+from retrieval.pipeline import make_answerer
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article

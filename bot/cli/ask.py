@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from datetime import date
 
 import click
@@ -15,8 +14,8 @@ from bot.cli.main import AppContext, handle_errors
 from bot.cli.render import render_answer, render_sources
 from retrieval import ArticleIndex
 from retrieval.answer.base import Answerer
-from retrieval.answer.factory import make_answerer
 from retrieval.news.scope import resolve_scope
+from retrieval.pipeline import make_answerer
 from retrieval.types import Answer, SearchFilters, Turn
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -106,23 +105,19 @@ def ask(
     if not require_utf8(question, "question").strip():
         raise click.UsageError("the question is empty")
     check_dates(since, until)
-    index = ArticleIndex(app.settings, must_exist=True)
-    try:
+    with ArticleIndex(app.settings, must_exist=True) as index:
         filters = _filters(app, index, k, since, until, site, recent)
         answerer = make_answerer(app.settings, index, retriever)  # type: ignore[arg-type]
         if timeline or as_json:
-            found = (answerer.timeline if timeline else answerer.answer)(question, (), filters)
+            answer = (answerer.timeline if timeline else answerer.answer)(question, (), filters)
         else:
-            found = _stream(answerer, question, [], filters)
-        answer = replace(found, site=found.site or filters.site)  # also with the news layer off
+            answer = _stream(answerer, question, [], filters)
         if answer.notice:
             click.echo(answer.notice, err=True)
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         else:
             click.echo(render_answer(answer))
-    finally:
-        index.close()
 
 
 def _stream(
@@ -178,13 +173,10 @@ def chat(
         articlebot chat --since 2026-03-10
     """
     check_dates(since, until)
-    index = ArticleIndex(app.settings, must_exist=True)
-    try:
+    with ArticleIndex(app.settings, must_exist=True) as index:
         filters = _filters(app, index, k, since, until, site, recent)
         answerer = make_answerer(app.settings, index, retriever)  # type: ignore[arg-type]
         _chat_loop(answerer, filters, app.settings.history_turns)
-    finally:
-        index.close()
 
 
 def _chat_loop(answerer: Answerer, filters: SearchFilters, max_turns: int) -> None:

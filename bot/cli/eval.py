@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -14,17 +15,20 @@ from rich.table import Table
 
 from bot.cli.main import AppContext, handle_errors
 from bot.cli.progress import TerminalProgress
-from bot.evaluation import (
+from ingest import ingest_articles, run_ingest
+from ingest.eval_corpus import load_any_articles
+from retrieval import ArticleIndex, Settings
+from retrieval.evaluation.news_checks import NewsReport, load_checks, run_news_eval
+from retrieval.evaluation.qa import (
     MODES,
+    EvalDataError,
     EvalOptions,
     EvalReport,
     ModeMetrics,
-    load_any_articles,
     load_questions,
     load_stories,
     run_eval,
 )
-from bot.news_eval import NewsReport, load_checks, run_news_eval
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -152,7 +156,7 @@ def eval_command(
     """
     if news:
         checks = load_checks(questions_path)
-        news_report = run_news_eval(app.settings, [str(articles_path)], checks)
+        news_report = run_news_eval(app.settings, [str(articles_path)], checks, _index_sources)
         if as_json:
             click.echo(json.dumps(news_report.to_dict(), ensure_ascii=False, indent=2))
         else:
@@ -168,7 +172,7 @@ def eval_command(
     display = TerminalProgress(stderr) if stderr.is_terminal else nullcontext()
     try:
         with display as progress:
-            report = run_eval(app.settings, articles, questions, options, progress)
+            report = run_eval(app.settings, articles, questions, options, ingest_articles, progress)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
@@ -237,3 +241,11 @@ def _print_news(report: NewsReport) -> None:
         f"Corpus: {report.articles} articles; {passed}/{len(report.results)} checks passed;"
         f" {report.answerer} answerer; {report.seconds:.1f} s"
     )
+
+
+def _index_sources(sources: Sequence[str], index: ArticleIndex, settings: Settings) -> None:
+    """Ingest the news checks' sources; the first one that fails stops the eval."""
+    report = run_ingest(list(sources), index, settings)
+    if not report.ok:
+        first = report.errors[0]
+        raise EvalDataError(f"{first['source']}: {first['reason']}")

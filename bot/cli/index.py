@@ -68,12 +68,11 @@ def ingest(
         raise click.UsageError("give at least one file, directory, URL or feed (or --rebuild)")
     settings = app.settings
     require_writable(settings, "ingest")
-    index = ArticleIndex(settings)
     stderr = Console(stderr=True)
     show_progress = not as_json and stderr.is_terminal
     display = TerminalProgress(stderr) if show_progress else nullcontext()
     try:
-        with display as progress:
+        with ArticleIndex(settings) as index, display as progress:
             report = run_ingest(
                 list(sources),
                 index,
@@ -88,8 +87,6 @@ def ingest(
             "Interrupted: run the same command again to finish; nothing stored is lost.", err=True
         )
         sys.exit(130)
-    finally:
-        index.close()
     if as_json:
         _print_json(report.to_dict())
     else:
@@ -137,12 +134,9 @@ def list_articles(
         articlebot list --json
     """
     check_dates(since, until)
-    index = ArticleIndex(app.settings, must_exist=True)
-    try:
+    with ArticleIndex(app.settings, must_exist=True) as index:
         stored = index.articles()
         removing = len(index.catalog.removals())
-    finally:
-        index.close()
     if site is not None or since or until:
         scope = resolve_scope([s.article for s in stored], site, since, until)
         stored = [s for s in stored if in_scope(s.article, scope)]
@@ -175,12 +169,9 @@ def remove(app: AppContext, article: str, as_json: bool) -> None:
         articlebot remove vw-20260312-sennet-seagrass
     """
     require_writable(app.settings, "remove")
-    index = ArticleIndex(app.settings, must_exist=True)
-    try:
+    with ArticleIndex(app.settings, must_exist=True) as index:
         removed = index.remove(article)
         index.finish_run()
-    finally:
-        index.close()
     if as_json:
         _print_json(removed.to_dict())
     else:
@@ -198,11 +189,8 @@ def stats(app: AppContext, as_json: bool) -> None:
     Example usage:
         articlebot stats
     """
-    index = ArticleIndex(app.settings, must_exist=True)
-    try:
+    with ArticleIndex(app.settings, must_exist=True) as index:
         summary = index.stats()
-    finally:
-        index.close()
     if as_json:
         _print_json(summary.to_dict())
     else:

@@ -16,7 +16,7 @@ from bot.cli.main import AppContext, handle_errors
 from bot.telegram.app import BotApplication, build_application
 from bot.telegram.network import BotApiRequest, OneLineNetworkErrors
 from bot.telegram.services import Services
-from retrieval.answer.factory import make_answerer
+from retrieval.pipeline import make_answerer
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 
@@ -91,16 +91,13 @@ def telegram(
         secret_token = webhook_secret(settings, secret_token)
     _redact_logs(settings.telegram_bot_token.get_secret_value(), secret_token or "")
     username = asyncio.run(_check_token(settings))
-    index = ArticleIndex(settings, must_exist=True)
-    try:
+    with ArticleIndex(settings, must_exist=True) as index:
         services = Services.create(settings, index, make_answerer(settings, index))
         _, indexed, _ = index.catalog.counts()
         click.echo(start_line(settings, username, indexed, webhook_url, listen, port))
         _run(
             build_application(settings, services), settings, webhook_url, listen, port, secret_token
         )
-    finally:
-        index.close()
 
 
 def webhook_secret(settings: Settings, given: str | None) -> str:

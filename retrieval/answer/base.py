@@ -1,15 +1,24 @@
-"""The one interface every front end calls to answer a question.
+"""The one interface every front end calls, and the one step an answerer varies in.
 
-Two implementations, chosen by settings (`make_answerer`): the offline composer, which
-needs no LLM and no key, and the LangChain chain over an OpenAI-compatible chat model.
+Front ends call an `Answerer` (`retrieval/pipeline.py` builds it). Every answer is made the
+same way: the question is read, searched once, and a `Composer` writes the answer from that
+retrieval: the offline composer, which needs no LLM and no key, quotes the articles; the
+LangChain chain over an OpenAI-compatible chat model writes its own text. What follows
+(news steps, citations checked) does not depend on which one wrote it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from retrieval.types import Answer, SearchFilters, Turn
+from retrieval.answer.condense import condense
+from retrieval.types import Answer, Hit, SearchFilters, Turn
+
+if TYPE_CHECKING:
+    from retrieval.search.retriever import Retrieval
 
 
 class Answerer(ABC):
@@ -24,6 +33,7 @@ class Answerer(ABC):
     ) -> Answer:
         """Answer `question` (a follow-up is read in the light of `history`)."""
 
+    @abstractmethod
     def stream(
         self,
         question: str,
@@ -35,21 +45,50 @@ class Answerer(ABC):
         The pieces may still contain markers that the final answer drops; front ends show
         the pieces as a preview and then replace them with the final answer.
         """
-        result = self.answer(question, history, filters)
-        yield result.text
-        yield result
 
+    @abstractmethod
     def timeline(
         self,
         topic: str,
         history: Sequence[Turn] = (),
         filters: SearchFilters | None = None,
     ) -> Answer:
-        """The dated events about `topic`, oldest first (`Answer.events`).
+        """The dated events about `topic`, oldest first (`Answer.events`)."""
 
-        The news layer (`retrieval/news/layer.py`) builds real timelines; an answerer without it
-        just answers "What happened with <topic>?".
-        """
-        from retrieval.news.timeline import timeline_question  # it imports this module
 
-        return self.answer(timeline_question(topic), history, filters)
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A composer's answer before the steps that follow it.
+
+    `answer.text` is the composer's text. When `written` is False the text is the quotes
+    themselves (the offline composer): the steps may re-write it from the citations, led
+    by `lead` (the item asked for: "Jory Pellam", "May 18"). A written text (an LLM's) is
+    kept; the steps only check and annotate it.
+    """
+
+    answer: Answer
+    lead: str | None = None
+    written: bool = False
+
+
+class Composer(ABC):
+    """Writes an answer from one retrieval."""
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """The follow-up as a question that stands alone (`condense`)."""
+        return condense(question, history)
+
+    @abstractmethod
+    def compose(self, retrieval: Retrieval, filters: SearchFilters) -> Draft:
+        """The answer to `retrieval.question`, from `retrieval`'s passages only."""
+
+    def stream(self, retrieval: Retrieval, filters: SearchFilters) -> Iterator[str | Draft]:
+        """Text pieces as they are written, then the `Draft` (last item)."""
+        draft = self.compose(retrieval, filters)
+        yield draft.answer.text
+        yield draft
+
+    def write_timeline(self, topic: str, hits: Sequence[Hit]) -> Answer | None:
+        """A written timeline of `topic` from date-ordered passages, or None to let the
+        articles' own event sentences make it (`news/timeline.extractive`)."""
+        return None

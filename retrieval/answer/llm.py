@@ -1,4 +1,4 @@
-"""The LLM answerer: a LangChain chain (prompt | chat model | parser) over any
+"""The LLM composer: a LangChain chain (prompt | chat model | parser) over any
 OpenAI-compatible server.
 
 A follow-up is first rewritten into a standalone question (CONDENSE prompt, one LLM call);
@@ -31,7 +31,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 from pydantic import SecretStr
 
-from retrieval.answer.base import Answerer
+from retrieval.answer.base import Composer, Draft
 from retrieval.answer.citations import make_citation
 from retrieval.answer.condense import condense
 from retrieval.answer.prompts import (
@@ -50,10 +50,11 @@ from retrieval.answer.prompts import (
 )
 from retrieval.errors import ConfigError, LLMError, LLMUnreachableError
 from retrieval.openai_errors import could_not_connect, describe_failure, server_host
-from retrieval.search.retriever import HybridRetriever, Retrieval
+from retrieval.search.retriever import Retrieval
 from retrieval.search.scoring import QueryTerms, sentence_score, stems
 from retrieval.search.sentences import sentence_spans
 from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer, Citation, Hit, SearchFilters, Turn
 
 log = logging.getLogger(__name__)
@@ -65,16 +66,16 @@ _MAX_QUOTE = 300  # a quote spanning several sentences longer than this keeps th
 _MAX_QUESTION = 500  # a longer "standalone question" is a chatty model: use the heuristic
 
 
-class LLMAnswerer(Answerer):
+class LLMComposer(Composer):
     """Answer with an OpenAI-compatible chat model, citing verified verbatim passages."""
 
     def __init__(
         self,
-        retriever: HybridRetriever,
+        index: ArticleIndex,
         settings: Settings,
         chat_model: BaseChatModel | None = None,
     ) -> None:
-        self.retriever = retriever
+        self.index = index
         self.settings = settings
         base_url = settings.openai_base_url
         self._host = server_host(base_url)
@@ -95,32 +96,26 @@ class LLMAnswerer(Answerer):
         self._condense_chain: Runnable[dict[str, str], str] = condense_prompt | model | parser
         self._timeline_chain: Runnable[dict[str, str], str] = timeline_prompt | model | parser
 
-    def answer(
-        self,
-        question: str,
-        history: Sequence[Turn] = (),
-        filters: SearchFilters | None = None,
-    ) -> Answer:
-        """Answer from the retrieved passages, or say plainly that they don't."""
-        standalone, found = self._retrieve(question, history, filters)
-        hits = found.hits
-        if not hits:
-            return Answer(REFUSAL, (), False, standalone, retrieval=found)
-        text = self._call(lambda: self._answer_chain.invoke(_inputs(standalone, hits)))
-        return replace(self._finish(text, hits, standalone), retrieval=found)
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """The model's standalone question; the offline reading when its reply is no
+        question (empty, or a chatty paragraph)."""
+        return self._condense(question, history) if history else question
 
-    def stream(
-        self,
-        question: str,
-        history: Sequence[Turn] = (),
-        filters: SearchFilters | None = None,
-    ) -> Iterator[str | Answer]:
-        """Yield the model's text as it arrives, then the checked `Answer`."""
-        standalone, found = self._retrieve(question, history, filters)
-        hits = found.hits
+    def compose(self, retrieval: Retrieval, filters: SearchFilters) -> Draft:
+        """Answer from the retrieved passages, or say plainly that they don't."""
+        standalone, hits = retrieval.question.text, retrieval.hits
+        if not hits:
+            return Draft(Answer(REFUSAL, (), False, standalone, retrieval=retrieval), written=True)
+        text = self._call(lambda: self._answer_chain.invoke(_inputs(standalone, hits)))
+        answer = replace(self._finish(text, hits, standalone), retrieval=retrieval)
+        return Draft(answer, written=True)
+
+    def stream(self, retrieval: Retrieval, filters: SearchFilters) -> Iterator[str | Draft]:
+        """Yield the model's text as it arrives, then the checked `Draft`."""
+        standalone, hits = retrieval.question.text, retrieval.hits
         if not hits:
             yield REFUSAL
-            yield Answer(REFUSAL, (), False, standalone, retrieval=found)
+            yield Draft(Answer(REFUSAL, (), False, standalone, retrieval=retrieval), written=True)
             return
         pieces: list[str] = []
         chunks = self._call(lambda: iter(self._answer_chain.stream(_inputs(standalone, hits))))
@@ -128,30 +123,20 @@ class LLMAnswerer(Answerer):
             if piece:
                 pieces.append(piece)
                 yield piece
-        yield replace(self._finish("".join(pieces), hits, standalone), retrieval=found)
+        answer = replace(self._finish("".join(pieces), hits, standalone), retrieval=retrieval)
+        yield Draft(answer, written=True)
 
     def write_timeline(self, topic: str, hits: Sequence[Hit]) -> Answer:
         """The model's timeline of `topic` from date-ordered passages, its markers checked.
 
-        One "date — event [n]" line per event; the news layer (`retrieval/news/timeline.py`)
-        takes the dates from the cited articles, not from the model.
+        One "date — event [n]" line per event; the news steps (`retrieval/news/timeline.py`)
+        take the dates from the cited articles, not from the model.
         """
         inputs = {"passages": format_passages(hits), "topic": topic}
         text = self._call(lambda: self._timeline_chain.invoke(inputs))
         return self._finish(text, hits, topic)
 
     # --- steps -------------------------------------------------------------------------------
-    def _retrieve(
-        self, question: str, history: Sequence[Turn], filters: SearchFilters | None
-    ) -> tuple[str, Retrieval]:
-        """Condense a follow-up, then search; no filters means `top_k` passages."""
-        turns = self.settings.history_turns
-        recent = list(history)[-turns:] if turns else []
-        standalone = self._condense(question.strip(), recent) if recent else question.strip()
-        found = self.retriever.retrieve(standalone, filters or SearchFilters(k=self.settings.top_k))
-        log.debug("searched %r: %d passages", standalone, len(found.hits))
-        return standalone, found
-
     def _condense(self, question: str, history: Sequence[Turn]) -> str:
         """Ask the model for a standalone question; fall back to the offline heuristic."""
         lines = []
@@ -171,7 +156,7 @@ class LLMAnswerer(Answerer):
         text = text.strip()
         if not text or is_refusal(text):
             return Answer(REFUSAL, (), False, question)
-        terms = QueryTerms.of(question, self.retriever.index.lexical())
+        terms = QueryTerms.of(question, self.index.lexical())
         claims = _claims(text)  # passage number -> claims, in order of first use
         used = [n for n in claims if 1 <= n <= len(hits)]
         dropped = [n for n in claims if not 1 <= n <= len(hits)]
@@ -201,7 +186,7 @@ class LLMAnswerer(Answerer):
 
     def _support(self, hit: Hit, claims: list[str], question: QueryTerms) -> tuple[int, int]:
         """The span of the passage's sentences that best support `claims` (or the question)."""
-        text, lexical = hit.article.text, self.retriever.index.lexical()
+        text, lexical = hit.article.text, self.index.lexical()
         spans = sentence_spans(text, hit.chunk.start, hit.chunk.end) or [
             (hit.chunk.start, hit.chunk.end)
         ]

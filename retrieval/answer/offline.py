@@ -1,8 +1,8 @@
-"""The offline answerer: no LLM, no key. It answers with the article's own sentences.
+"""The offline composer: no LLM, no key. It answers with the article's own sentences.
 
 The retriever hands over the sentences of the first passages, scored by words (the share
 of the question's rare stems they hold) and, for the best few, by meaning (cosine with the
-question's embedding; `sentence_rank`). The answerer quotes the best of them, adds the next
+question's embedding; `sentence_rank`). The composer quotes the best of them, adds the next
 best while the answer stays within 300 characters, and cites each verbatim. When the
 evidence is weak (`refusal`: a small logistic model over the top passage's cosine, the best
 sentence's coverage and cosine and the lead of the top article, fitted on the dev set) it
@@ -10,31 +10,25 @@ says `REFUSAL` instead of quoting something loosely related.
 
 A question that seeks a named item (a person, an organisation, a date, an amount: the
 `Question`'s labels) prefers sentences that name one, and the answer leads with it:
-"Jory Pellam. According to Eastmere Evening Post (2026-03-15): Striker Jory Pellam...".
-With the news steps on, the quotes are merged with their syndicated copies and each is
-attributed to its outlet and date, here, once (`datelines.attributed`).
+"Jory Pellam. Striker Jory Pellam... [1]". With the news steps on, the pipeline then
+attributes each quote to its outlet and date (`news/steps.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
-from retrieval.answer.base import Answerer
+from retrieval.answer.base import Composer, Draft
 from retrieval.answer.citations import make_citation
-from retrieval.answer.condense import condense
 from retrieval.answer.prompts import REFUSAL, defang_markers
 from retrieval.answer.refusal import RefusalModel, evidence_of
-from retrieval.news import conflicts
-from retrieval.news.datelines import attributed
-from retrieval.news.stories import Stories
-from retrieval.news.syndication import CopyFinder, merge_syndicated, merged
 from retrieval.search.question import Question
-from retrieval.search.retriever import HybridRetriever, Retrieval
+from retrieval.search.retriever import Retrieval
 from retrieval.search.scoring import minmax, shared_words, stems
-from retrieval.search.sentence_rank import UNIT_BONUS, Sentence
-from retrieval.types import Answer, Article, Citation, SearchFilters, Turn
+from retrieval.search.sentence_rank import UNIT_BONUS, Sentence, SentenceConfig
+from retrieval.types import Answer, Citation, SearchFilters
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,35 +52,23 @@ class _Candidate:
     score: float
 
 
-class OfflineAnswerer(Answerer):
+class OfflineComposer(Composer):
     """Compose a short, cited answer from the best sentences of the retrieved passages."""
 
     def __init__(
         self,
-        retriever: HybridRetriever,
         config: OfflineConfig | None = None,
-        history_turns: int = 6,
         refusal: RefusalModel | None = None,
-        *,
-        news: bool = True,
+        passages: int = SentenceConfig().passages,
     ) -> None:
-        self.retriever = retriever
         self.config = config or OfflineConfig()
-        self.history_turns = history_turns
         self.refusal = refusal or RefusalModel()
-        self.news = news  # attribute each quote, merge syndicated copies
+        self.passages = passages  # the retriever's passages whose sentences are scored
 
-    def answer(
-        self,
-        question: str,
-        history: Sequence[Turn] = (),
-        filters: SearchFilters | None = None,
-    ) -> Answer:
-        """Answer from the articles, or say plainly that they don't."""
-        recent = list(history)[-self.history_turns :] if self.history_turns else []
-        standalone = condense(question, recent)
-        retrieval = self.retriever.retrieve(standalone, filters)
-        refused = Answer(REFUSAL, (), False, standalone, retrieval=retrieval)
+    def compose(self, retrieval: Retrieval, filters: SearchFilters) -> Draft:
+        """Quote the best sentences, or say plainly that the articles don't answer."""
+        standalone = retrieval.question.text
+        refused = Draft(Answer(REFUSAL, (), False, standalone, retrieval=retrieval))
         candidates = self._candidates(retrieval)
         if not candidates or not self.refusal.answers(evidence_of(retrieval)):
             return refused
@@ -100,46 +82,25 @@ class OfflineAnswerer(Answerer):
                 citations.append(citation)
         if not citations:
             return refused
-        found = Answer("", tuple(citations), True, standalone, retrieval=retrieval)
         lead = lead_item(retrieval.question, chosen[0].sentence)
-        if not self.news:
-            # An article's own "[7]" must not pass for a citation in the answer (the quote
-            # in the sources stays verbatim).
-            text = " ".join(f"{defang_markers(c.quote)} [{c.n}]" for c in found.citations)
-            return replace(found, text=f"{lead}. {text}" if lead else text)
-        return self._as_news(found, lead, chosen[0].sentence.hit.article)
-
-    def _as_news(self, found: Answer, lead: str | None, anchor: Article) -> Answer:
-        """The answer with syndicated copies merged, each quote attributed to its outlet and
-        date, and, where the reports of its story disagree on the figure asked for, led by
-        the newest report's value with every value cited."""
-        index = self.retriever.index
-        finder = CopyFinder(index)
-        found = merge_syndicated(found, finder)
-        stories = Stories(index.entities, index.lexical())
-        retrieval = found.retrieval
-        hits = retrieval.hits if retrieval is not None else []
-        disagreement = conflicts.find(
-            found.question, hits, index.lexical(), story=lambda a: stories.same(anchor, a)
+        # An article's own "[7]" must not pass for a citation in the answer (the quote in
+        # the sources stays verbatim).
+        text = " ".join(f"{defang_markers(c.quote)} [{c.n}]" for c in citations)
+        answer = Answer(
+            f"{lead}. {text}" if lead else text,
+            tuple(citations),
+            True,
+            standalone,
+            retrieval=retrieval,
         )
-        if disagreement is not None:
-            newest = disagreement.groups[0][0]
-            leading = make_citation(1, newest.article, newest.start, newest.end)
-            if leading is not None:
-                found = replace(found, citations=(merged(leading, finder),))
-                lead = newest.value
-        text = attributed(found.citations)
-        found = replace(found, text=f"{lead}. {text}" if lead else text)
-        if disagreement is not None:
-            found = conflicts.attach(found, disagreement, finder, note=True)
-        return found
+        return Draft(answer, lead=lead)
 
     def _candidates(self, retrieval: Retrieval) -> list[_Candidate]:
         """The embedded sentences scored by words and meaning (by words alone without them)."""
         embedded = [s for s in retrieval.sentences if s.cosine is not None]
         if not embedded:
             return [_Candidate(s, s.words) for s in retrieval.sentences]
-        head = retrieval.hits[: self.retriever.config.sentences.passages]
+        head = retrieval.hits[: self.passages]
         ranks = dict(
             zip(
                 [(h.article.id, h.chunk.position) for h in head],
@@ -222,8 +183,8 @@ def lead_item(question: Question, sentence: Sentence) -> str | None:
     return None
 
 
-def _newest_first(chosen: list[_Candidate], filters: SearchFilters | None) -> list[_Candidate]:
+def _newest_first(chosen: list[_Candidate], filters: SearchFilters) -> list[_Candidate]:
     """For "latest / still / now" questions, lead with the newest report chosen."""
-    if filters is None or not filters.prefer_recent:
+    if not filters.prefer_recent:
         return chosen
     return sorted(chosen, key=lambda c: c.sentence.hit.article.published or date.min, reverse=True)

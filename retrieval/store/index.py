@@ -253,6 +253,12 @@ class ArticleIndex:
             cached = self._sites_cache = (generation, self.catalog.sites())
         return cached[1]
 
+    def __enter__(self) -> ArticleIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Release the catalog connection and the embedder this index made."""
         self.catalog.close()

@@ -7,7 +7,7 @@ client of the test process caches what a killed process left on disk.
 
 from __future__ import annotations
 
-from retrieval.answer.factory import make_answerer
+from retrieval.pipeline import make_answerer
 from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from bot.evaluation import EvalDataError, jsonl_records
-from ingest import run_ingest
-from retrieval.answer.factory import make_answerer
+from retrieval.evaluation.qa import EvalDataError, jsonl_records
 from retrieval.news.syndication import appearances
+from retrieval.pipeline import make_answerer
 from retrieval.settings import Settings
 from retrieval.store.embedders import Embedder
 from retrieval.store.index import ArticleIndex
@@ -206,22 +205,24 @@ def _rate(flags: Sequence[bool]) -> float:
     return round(sum(flags) / len(flags), 4) if flags else 0.0
 
 
+#: Stores the sources' articles in an index, raising `EvalDataError` when one fails (the
+#: command line passes ingest's).
+IndexSources = Callable[[Sequence[str], ArticleIndex, Settings], None]
+
+
 def run_news_eval(
     settings: Settings,
     sources: Sequence[str],
     checks: Sequence[NewsCheck],
+    index_sources: IndexSources,
     embedder: Embedder | None = None,
 ) -> NewsReport:
-    """Ingest the sources into a temporary index and judge every check's answer."""
+    """Index the sources in a temporary index and judge every check's answer."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="articlebot-news-eval-") as tmp:
         scratch = settings.model_copy(update={"data_dir": Path(tmp), "chroma_host": None})
-        index = ArticleIndex(scratch, embedder)
-        try:
-            ingested = run_ingest(list(sources), index, scratch)
-            if not ingested.ok:
-                first = ingested.errors[0]
-                raise EvalDataError(f"{first['source']}: {first['reason']}")
+        with ArticleIndex(scratch, embedder) as index:
+            index_sources(sources, index, scratch)
             answerer = make_answerer(scratch, index)
             results = []
             for check in checks:
@@ -232,8 +233,6 @@ def run_news_eval(
                 passed, detail = judge(check, ask(check.question, history))
                 results.append(CheckResult(check, passed, detail))
             count = len(index.articles())
-        finally:
-            index.close()
     return NewsReport(
         tuple(results),
         count,

@@ -13,23 +13,19 @@ import re
 import string
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ingest.formats import parse_date
-from ingest.pipeline import Progress, ingest_articles
-from ingest.sources import load_sources
 from retrieval.answer.citations import is_verbatim
-from retrieval.answer.factory import make_answerer
-from retrieval.errors import ArticlebotError, SourceError
-from retrieval.news.scope import domain_of
+from retrieval.errors import ArticlebotError
+from retrieval.pipeline import make_answerer
 from retrieval.search.retriever import HybridRetriever, Mode
 from retrieval.settings import Settings
 from retrieval.store.embedders import Embedder
 from retrieval.store.index import ArticleIndex
-from retrieval.types import Answer, Article, Citation, Hit, SearchFilters, Turn
+from retrieval.types import Answer, Article, Citation, Hit, Progress, SearchFilters, Turn
 
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 Group = Literal["answerable", "held_out", "unanswerable", "other"]
@@ -76,48 +72,11 @@ def jsonl_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         yield label, value
 
 
-def _field(value: dict[str, Any], name: str, kind: Any, label: str, required: bool) -> Any:
+def field_of(value: dict[str, Any], name: str, kind: Any, label: str, required: bool) -> Any:
     item = value.get(name)
     if (item is None and required) or (item is not None and not isinstance(item, kind)):
         raise EvalDataError(f"{label}: '{name}' is missing or has the wrong type")
     return item
-
-
-def load_articles(path: Path) -> list[Article]:
-    """Read the eval articles file ({id, title, text, url, site, published} per line)."""
-    articles: dict[str, Article] = {}
-    for label, value in jsonl_records(path):
-        article_id = _field(value, "id", str, label, True)
-        text = _field(value, "text", str, label, True)
-        url = _field(value, "url", str, label, False)
-        published = _field(value, "published", str, label, False)
-        if article_id in articles:
-            raise EvalDataError(f"{label}: duplicate article id {article_id!r}")
-        if not text.strip():
-            raise EvalDataError(f"{label}: 'text' is empty")
-        title = _field(value, "title", str, label, False) or article_id
-        site = _field(value, "site", str, label, False) or domain_of(url)
-        articles[article_id] = Article(
-            article_id, title, text, url, site, published=parse_date(published)
-        )
-    if not articles:
-        raise EvalDataError(f"{path}: holds no articles")
-    return list(articles.values())
-
-
-def load_any_articles(path: Path, settings: Settings) -> list[Article]:
-    """The eval's JSON Lines file, or any file or directory `ingest` reads (the samples,
-    say): article ids are then the ones ingest gives (see samples/README.md)."""
-    if path.is_file() and path.suffix.lower() == ".jsonl":
-        return load_articles(path)
-    articles: dict[str, Article] = {}
-    for item in load_sources([str(path)], settings):
-        if isinstance(item, SourceError):
-            raise EvalDataError(str(item))
-        articles.setdefault(item.id, item)
-    if not articles:
-        raise EvalDataError(f"{path}: holds no articles")
-    return list(articles.values())
 
 
 def load_questions(path: Path, article_ids: set[str]) -> list[EvalQuestion]:
@@ -128,12 +87,12 @@ def load_questions(path: Path, article_ids: set[str]) -> list[EvalQuestion]:
     """
     questions = []
     for label, value in jsonl_records(path):
-        text = _field(value, "question", str, label, True)
-        answers = _field(value, "answers", list, label, True)
-        article_id = _field(value, "article_id", str, label, False)
-        answerable = _field(value, "answerable", bool, label, False)
+        text = field_of(value, "question", str, label, True)
+        answers = field_of(value, "answers", list, label, True)
+        article_id = field_of(value, "article_id", str, label, False)
+        answerable = field_of(value, "answerable", bool, label, False)
         answerable = bool(answers) if answerable is None else answerable
-        history = _field(value, "history", list, label, False) or []
+        history = field_of(value, "history", list, label, False) or []
         if not text.strip() or not all(isinstance(a, str) and a.strip() for a in answers):
             raise EvalDataError(f"{label}: empty question or answer")
         if not all(isinstance(h, str) and h.strip() for h in history):
@@ -163,7 +122,7 @@ def load_stories(path: Path, article_ids: set[str]) -> list[set[str]]:
     """Read a stories file ({story, articles: [ids]} per line): articles held out together."""
     stories = []
     for label, value in jsonl_records(path):
-        members = _field(value, "articles", list, label, True)
+        members = field_of(value, "articles", list, label, True)
         resolved = set()
         for member in members:
             if not isinstance(member, str):
@@ -403,11 +362,16 @@ class EvalReport:
     seconds: float
 
 
+#: Stores articles in an index (the command line passes ingest's `ingest_articles`).
+IndexArticles = Callable[[Sequence[Article], ArticleIndex, Settings, Progress | None], object]
+
+
 def run_eval(
     settings: Settings,
     articles: Sequence[Article],
     questions: list[EvalQuestion],
     options: EvalOptions,
+    index_articles: IndexArticles,
     progress: Progress | None = None,
     embedder: Embedder | None = None,
 ) -> EvalReport:
@@ -421,16 +385,14 @@ def run_eval(
     with tempfile.TemporaryDirectory(prefix="articlebot-eval-") as tmp:
         # Embedded Chroma always: an eval must never write into a configured server.
         scratch = settings.model_copy(update={"data_dir": Path(tmp), "chroma_host": None})
-        index = ArticleIndex(scratch, embedder)
-        try:
-            ingest_articles([a for a in articles if a.id not in held_out], index, scratch, progress)
+        with ArticleIndex(scratch, embedder) as index:
+            kept = [a for a in articles if a.id not in held_out]
+            index_articles(kept, index, scratch, progress)
             results = {
                 mode: evaluate_mode(index, scratch, mode, picked, options.k, progress)
                 for mode in MODES
                 if mode in options.modes
             }
-        finally:
-            index.close()
     return EvalReport(
         modes={mode: summarize(found) for mode, found in results.items()},
         options=options,

@@ -1,0 +1,213 @@
+"""One way to answer: read the question, search once, compose, then the news steps.
+
+1. **Read.** The conversation is trimmed to `history_turns`. With the news steps on, the
+   question's own cues set the search's filters: an outlet it names ("According to the
+   Valley Wire, ...?" searches that outlet's reports; "And according to the Harbour
+   Ledger?" asks the last question again, of it; `outlets.py`), its recency ("latest",
+   "still": newest reports first) and the conversation's window ("...then?" searches the
+   dates the last answer was about; `condense.date_window`). "What happened with X?" is a
+   timeline (`news/timeline.py`). A follow-up becomes a standalone question (the
+   composer's `standalone`: the offline reading, or the LLM's rewrite of it).
+2. **Search** once (`NewsRetriever` spreads results across outlets).
+3. **Compose**: the offline composer quotes, the LLM composer writes (`answer/base.py`).
+4. **News steps** over the answer and its retrieval (`news/steps.py`).
+
+`make_answerer` builds it from the settings, with the LLM's pipeline falling back to the
+offline one in auto mode (`answer/fallback.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from retrieval.answer.base import Answerer, Composer, Draft
+from retrieval.answer.condense import date_window
+from retrieval.answer.fallback import OfflineFallback
+from retrieval.answer.offline import OfflineComposer
+from retrieval.news import steps
+from retrieval.news.outlets import might_name_outlet, named_outlet
+from retrieval.news.retriever import NewsRetriever
+from retrieval.news.syndication import CopyFinder, merge_syndicated
+from retrieval.news.timeline import (
+    events_from_lines,
+    extractive,
+    reports,
+    timeline_question,
+)
+from retrieval.search.question import read, timeline_topic
+from retrieval.search.retriever import HybridRetriever, Mode
+from retrieval.search.scoring import FUNCTION_WORDS, stems
+from retrieval.settings import Settings
+from retrieval.store.index import ArticleIndex
+from retrieval.types import Answer, SearchFilters, Turn
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """The question as it will be searched."""
+
+    text: str
+    filters: SearchFilters
+    timeline: str | None = None  # the topic, when it asks for a timeline
+
+
+class Pipeline(Answerer):
+    """Read, search once, compose, finish (see the module docstring)."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        composer: Composer,
+        *,
+        news: bool = True,
+        top_k: int = 5,
+        history_turns: int = 6,
+    ) -> None:
+        self.retriever = retriever
+        self.composer = composer
+        self.news = news
+        self.top_k = top_k
+        self.history_turns = history_turns
+
+    def answer(
+        self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
+    ) -> Answer:
+        """Answer from the articles, or say plainly that they don't."""
+        asked = self._read(question, history, filters)
+        if asked.timeline is not None:
+            return self._timeline(asked.timeline, asked.filters)
+        retrieval = self.retriever.retrieve(asked.text, asked.filters)
+        return self._finish(self.composer.compose(retrieval, asked.filters), asked.filters)
+
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
+    ) -> Iterator[str | Answer]:
+        """The composer's pieces as they are written, then the finished answer."""
+        asked = self._read(question, history, filters)
+        if asked.timeline is not None:
+            answer = self._timeline(asked.timeline, asked.filters)
+            yield answer.text
+            yield answer
+            return
+        retrieval = self.retriever.retrieve(asked.text, asked.filters)
+        for piece in self.composer.stream(retrieval, asked.filters):
+            yield self._finish(piece, asked.filters) if isinstance(piece, Draft) else piece
+
+    def timeline(
+        self, topic: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
+    ) -> Answer:
+        """The dated events about `topic` (a topic, or a question about one), oldest first.
+
+        Without the news steps it is the answer to "What happened with <topic>?"."""
+        if not self.news:
+            return self.answer(timeline_question(topic), history, filters)
+        recent = self._recent(history)
+        topic, scoped = self._scope(topic, recent, filters or SearchFilters(k=self.top_k))
+        asked = timeline_topic(topic) or topic.strip().rstrip("?")
+        return self._timeline(self._in_context(asked, recent), scoped)
+
+    # --- steps -----------------------------------------------------------------------------
+    def _read(
+        self, question: str, history: Sequence[Turn], filters: SearchFilters | None
+    ) -> _Asked:
+        recent = self._recent(history)
+        scoped = filters or SearchFilters(k=self.top_k)
+        if self.news:
+            question, scoped = self._scope(question, recent, scoped)
+            topic = timeline_topic(question.strip())
+            if topic is not None:
+                return _Asked(question, scoped, self._in_context(topic, recent))
+        question = question.strip()
+        return _Asked(self.composer.standalone(question, recent) if recent else question, scoped)
+
+    def _recent(self, history: Sequence[Turn]) -> list[Turn]:
+        return list(history)[-self.history_turns :] if self.history_turns else []
+
+    def _scope(
+        self, question: str, history: Sequence[Turn], filters: SearchFilters
+    ) -> tuple[str, SearchFilters]:
+        """The question to search and its filters: the outlet it names (unless a site is
+        set), its recency, and the conversation's window."""
+        result = filters
+        if result.site is None and might_name_outlet(question):
+            sites = self.retriever.index.sites()
+            outlet = named_outlet(question, sites)
+            if outlet is not None:
+                result = replace(result, site=outlet.site)
+                question = outlet.question
+                if history and not stems(question, FUNCTION_WORDS):
+                    # "And according to the Harbour Ledger?": the last question, of it
+                    last = history[-1].question
+                    earlier = named_outlet(last, sites)
+                    question = earlier.question if earlier is not None else last
+        if read(question).recent:
+            result = replace(result, prefer_recent=True)
+        window = date_window(question, history)
+        if window is not None:
+            since = max(window[0], result.since) if result.since else window[0]
+            until = min(window[1], result.until) if result.until else window[1]
+            if since <= until:
+                result = replace(result, since=since, until=until)
+        return question, result
+
+    def _in_context(self, topic: str, history: Sequence[Turn]) -> str:
+        """The topic, with the subject of the conversation when it says "it" or "that"."""
+        question = timeline_question(topic)
+        extra = self.composer.standalone(question, history)[len(question) :].strip()
+        return f"{topic} {extra}".strip() if extra else topic
+
+    def _timeline(self, topic: str, filters: SearchFilters) -> Answer:
+        finder = CopyFinder(self.retriever.index)
+        found = reports(self.retriever, topic, filters)
+        written = self.composer.write_timeline(topic, [r.hit for r in found]) if found else None
+        if written is not None:
+            written = merge_syndicated(written, finder)
+            timeline = events_from_lines(topic, written) if written.found else None
+            if timeline is not None:
+                return _searched(timeline, filters)
+        return _searched(extractive(topic, found, finder), filters)
+
+    def _finish(self, draft: Draft, filters: SearchFilters) -> Answer:
+        answer = steps.finish(draft, self.retriever.index) if self.news else draft.answer
+        return _searched(answer, filters)
+
+
+def _searched(answer: Answer, filters: SearchFilters) -> Answer:
+    """The answer, saying which outlet the search was limited to (if any)."""
+    return replace(answer, site=filters.site) if filters.site != answer.site else answer
+
+
+def make_answerer(
+    settings: Settings,
+    index: ArticleIndex,
+    mode: Mode = "hybrid",
+    clock: Callable[[], float] = time.monotonic,
+) -> Answerer:
+    """The LLM's pipeline when one is configured, else the offline one; news steps on
+    unless `news_aware` is off.
+
+    In auto mode the LLM's pipeline falls back to the offline one while the LLM's server
+    cannot be reached (`retrieval/answer/fallback.py`; `clock` times its pause).
+    """
+    retriever = (NewsRetriever if settings.news_aware else HybridRetriever)(index, mode)
+
+    def pipeline(composer: Composer) -> Pipeline:
+        return Pipeline(
+            retriever,
+            composer,
+            news=settings.news_aware,
+            top_k=settings.top_k,
+            history_turns=settings.history_turns,
+        )
+
+    offline = pipeline(OfflineComposer(passages=retriever.config.sentences.passages))
+    if not settings.use_llm:
+        return offline
+    from retrieval.answer.llm import LLMComposer
+
+    llm = pipeline(LLMComposer(index, settings))
+    if settings.answerer != "auto":
+        return llm
+    return OfflineFallback(llm, offline, retry_seconds=settings.llm_retry_seconds, clock=clock)
