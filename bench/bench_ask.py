@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.settings import Settings
 from ingest import run_ingest
 from retrieval.pipeline import make_answerer
 from retrieval.search.retriever import HybridRetriever
 from retrieval.search.sentence_rank import SentenceEmbeddings
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex, chunk_metadata, embedding_text
 from retrieval.types import Article, Chunk
 

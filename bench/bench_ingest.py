@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.settings import Settings
 from ingest import Chunker, run_ingest
-from retrieval.settings import Settings
 from retrieval.store.embedders import make_embedder
 from retrieval.store.index import ArticleIndex, embedding_text
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from bench_ask import QUESTIONS, ROOT, add_filler, pct
 
+from bot.settings import Settings
 from ingest import run_ingest
 from retrieval.answer.offline import OfflineComposer
 from retrieval.news.retriever import NewsRetriever
 from retrieval.pipeline import Pipeline
 from retrieval.search.retriever import HybridRetriever
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer
 

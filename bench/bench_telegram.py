@@ -38,11 +38,11 @@ sys.path.insert(0, str(ROOT))  # for tests.fakes (the emulator); bench_ask is be
 
 from bench_ask import QUESTIONS, add_filler, pct  # noqa: E402
 
+from bot.settings import Settings  # noqa: E402
 from bot.telegram.app import BotApplication, build_application  # noqa: E402
 from bot.telegram.services import Services  # noqa: E402
 from ingest import run_ingest  # noqa: E402
 from retrieval.pipeline import make_answerer  # noqa: E402
-from retrieval.settings import Settings  # noqa: E402
 from retrieval.store.index import ArticleIndex  # noqa: E402
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer  # noqa: E402
 

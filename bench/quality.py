@@ -29,6 +29,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bot.settings import Settings  # noqa: E402
 from ingest.chunk import Chunker  # noqa: E402
 from ingest.eval_corpus import load_any_articles  # noqa: E402
 from retrieval.answer.base import Answerer, Turn  # noqa: E402
@@ -48,7 +49,6 @@ from retrieval.evaluation.qa import (  # noqa: E402
 )
 from retrieval.pipeline import make_answerer  # noqa: E402
 from retrieval.search.retriever import HybridRetriever, Mode  # noqa: E402
-from retrieval.settings import Settings  # noqa: E402
 from retrieval.store.embedders import TokenStates  # noqa: E402
 from retrieval.store.embedders.onnx import OnnxEmbedder  # noqa: E402
 from retrieval.store.entities import Entity, SpacyTagger  # noqa: E402

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.formats import parse_date
+from ingest.settings import IngestSettings
 from ingest.sources import load_sources
 from retrieval.errors import SourceError
 from retrieval.evaluation.qa import EvalDataError, field_of, jsonl_records
 from retrieval.news.scope import domain_of
-from retrieval.settings import Settings
 from retrieval.types import Article
 
 
@@ -36,7 +36,7 @@ def load_articles(path: Path) -> list[Article]:
     return list(articles.values())
 
 
-def load_any_articles(path: Path, settings: Settings) -> list[Article]:
+def load_any_articles(path: Path, settings: IngestSettings) -> list[Article]:
     """The eval's JSON Lines file, or any file or directory `ingest` reads (the samples,
     say): article ids are then the ones ingest gives (see samples/README.md)."""
     if path.is_file() and path.suffix.lower() == ".jsonl":

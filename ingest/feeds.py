@@ -26,8 +26,8 @@ from ingest.extract import Extractor
 from ingest.fetch import Fetcher
 from ingest.formats import Draft, Origin, canonical_url, finish_article
 from ingest.formats_web import decode_html, html_draft, html_fragment_to_text, web_kind
+from ingest.settings import IngestSettings
 from retrieval.errors import SourceError
-from retrieval.settings import Settings
 from retrieval.types import Article
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class FeedLimits:
     max_entries: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> FeedLimits:
+    def from_settings(cls, settings: IngestSettings) -> FeedLimits:
         return cls(seconds=settings.feed_timeout, max_entries=settings.feed_max_entries)
 
 

@@ -29,8 +29,8 @@ import httpx
 from ingest.addresses import IPAddress, IPNetwork, is_allowed, is_public_address
 from ingest.decode import ACCEPT_ENCODING, BoundedDecoder, DecodeError
 from ingest.formats import human_size
+from ingest.settings import IngestSettings
 from retrieval.errors import SourceError
-from retrieval.settings import Settings
 
 MAX_REDIRECTS = 5
 ACCEPT = (
@@ -70,7 +70,7 @@ class Fetcher:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: IngestSettings,
         *,
         client: httpx.Client | None = None,
         allow_private_addresses: bool = False,

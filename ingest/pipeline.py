@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.chunk import Chunker
+from ingest.settings import IngestSettings
 from ingest.sources import load_sources
 from retrieval.errors import SourceError
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex, Status, UpsertOutcome
 from retrieval.types import Article, Chunk, Progress
 
@@ -92,7 +92,7 @@ class IngestReport:
 def run_ingest(
     sources: Sequence[str],
     index: ArticleIndex,
-    settings: Settings,
+    settings: IngestSettings,
     *,
     pattern: str | None = None,
     rebuild: bool = False,
@@ -123,7 +123,7 @@ def run_ingest(
 def ingest_articles(
     articles: Iterable[Article],
     index: ArticleIndex,
-    settings: Settings,
+    settings: IngestSettings,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Store articles that are already loaded (e.g. an eval set) and report what happened."""

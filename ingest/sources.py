@@ -31,8 +31,8 @@ from ingest.formats import (
 from ingest.formats_data import parse_json, parse_jsonl
 from ingest.formats_text import parse_markdown, parse_txt
 from ingest.formats_web import decode_html, decode_plain, web_kind
+from ingest.settings import IngestSettings
 from retrieval.errors import SourceError
-from retrieval.settings import Settings
 from retrieval.types import Article
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ _BARE_DOMAIN_RE = re.compile(r"(?:www\.)?[\w-]+(?:\.[\w-]+)+/")
 
 def load_sources(
     sources: Sequence[str],
-    settings: Settings,
+    settings: IngestSettings,
     *,
     pattern: str | None = None,
     client: httpx.Client | None = None,
@@ -76,7 +76,7 @@ def load_sources(
 
 def load_url(
     url: str,
-    settings: Settings,
+    settings: IngestSettings,
     *,
     client: httpx.Client | None = None,
     allow_private_typed: bool = False,
@@ -94,7 +94,7 @@ def load_url(
 
 def load_path(
     path: str | os.PathLike[str],
-    settings: Settings,
+    settings: IngestSettings,
     *,
     pattern: str | None = None,
     client: httpx.Client | None = None,
@@ -112,7 +112,7 @@ def load_path(
 
 def load_one(
     source: str,
-    settings: Settings,
+    settings: IngestSettings,
     fetcher: Fetcher,
     extractor: Extractor,
     *,
@@ -145,7 +145,7 @@ def _guarded(source: str, results: Iterable[Loaded]) -> Iterator[Loaded]:
 
 
 def _load_url(
-    url: str, shown: str, settings: Settings, fetcher: Fetcher, extractor: Extractor
+    url: str, shown: str, settings: IngestSettings, fetcher: Fetcher, extractor: Extractor
 ) -> Iterator[Loaded]:
     """`url` as typed (credentials and all, for the request); `shown`: without them."""
     fetched = fetcher.fetch(url)
@@ -162,7 +162,11 @@ def _load_url(
 
 
 def _load_path(
-    source: str, settings: Settings, fetcher: Fetcher, extractor: Extractor, pattern: str | None
+    source: str,
+    settings: IngestSettings,
+    fetcher: Fetcher,
+    extractor: Extractor,
+    pattern: str | None,
 ) -> Iterator[Loaded]:
     path = Path(source).expanduser()
     try:
@@ -183,7 +187,7 @@ def _load_path(
 def _load_directory(
     directory: Path,
     source: str,
-    settings: Settings,
+    settings: IngestSettings,
     fetcher: Fetcher,
     extractor: Extractor,
     pattern: str | None,
@@ -214,7 +218,7 @@ def _find_files(directory: Path, pattern: str | None) -> Iterator[Path]:
 
 
 def _load_file(
-    path: Path, source: str, settings: Settings, fetcher: Fetcher, extractor: Extractor
+    path: Path, source: str, settings: IngestSettings, fetcher: Fetcher, extractor: Extractor
 ) -> Iterator[Loaded]:
     source = replace_surrogates(source)
     extension = path.suffix.lower()

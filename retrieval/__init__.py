@@ -1,7 +1,7 @@
 """Retrieval: the domain types, the settings, the index, search and answers.
 
 Heavy names (the index pulls in Chroma) are imported on first use, so `from retrieval
-import Settings` or an error type stays cheap for the command line's start-up.
+import RetrievalSettings` or an error type stays cheap for the command line's start-up.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from retrieval.errors import (
     SourceError,
     StoreError,
 )
-from retrieval.settings import Settings
+from retrieval.settings import RetrievalSettings
 from retrieval.types import Answer, Article, Chunk, Citation, Hit, SearchFilters, Turn
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ __all__ = [
     "IndexStats",
     "LLMError",
     "SearchFilters",
-    "Settings",
+    "RetrievalSettings",
     "SourceError",
     "StoreError",
     "StoredArticle",

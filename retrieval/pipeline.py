@@ -26,6 +26,7 @@ from retrieval.answer.base import Answerer, Composer, Draft
 from retrieval.answer.condense import date_window
 from retrieval.answer.fallback import OfflineFallback
 from retrieval.answer.offline import OfflineComposer
+from retrieval.answer.settings import AnswerSettings
 from retrieval.news import steps
 from retrieval.news.outlets import might_name_outlet, named_outlet
 from retrieval.news.retriever import NewsRetriever
@@ -39,7 +40,6 @@ from retrieval.news.timeline import (
 from retrieval.search.question import read, timeline_topic
 from retrieval.search.retriever import HybridRetriever, Mode
 from retrieval.search.scoring import FUNCTION_WORDS, stems
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer, SearchFilters, Turn
 
@@ -180,7 +180,7 @@ def _searched(answer: Answer, filters: SearchFilters) -> Answer:
 
 
 def make_answerer(
-    settings: Settings,
+    settings: AnswerSettings,
     index: ArticleIndex,
     mode: Mode = "hybrid",
     clock: Callable[[], float] = time.monotonic,

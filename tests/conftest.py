@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from retrieval.settings import Settings
+from bot.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "samples"

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.settings import Settings
 from ingest.chunk import Chunker
 from ingest.eval_corpus import load_articles
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes.embedder import HashEmbedder

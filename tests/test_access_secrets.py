@@ -29,6 +29,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli.main import main
+from bot.settings import Settings
 from bot.telegram.admin import ADMINS_ONLY, USAGE_ADD
 from bot.telegram.app import APOLOGY_LLM, REFUSAL_ACCESS, build_application
 from bot.telegram.services import Services
@@ -38,7 +39,6 @@ from ingest.fetch import Fetcher, IPAddress
 from ingest.formats import Origin
 from retrieval.errors import SourceError
 from retrieval.pipeline import make_answerer
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes import http_server as fake_http

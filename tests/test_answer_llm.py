@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.settings import Settings
 from ingest.chunk import Chunker
 from retrieval.answer.fallback import OfflineFallback
 from retrieval.answer.llm import NO_KEY, LLMComposer
@@ -19,7 +20,6 @@ from retrieval.answer.prompts import REFUSAL
 from retrieval.errors import ConfigError, LLMError
 from retrieval.pipeline import Pipeline, make_answerer
 from retrieval.search.retriever import HybridRetriever
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer, Article, SearchFilters, Turn
 from tests.fakes import openai_server as fake_openai

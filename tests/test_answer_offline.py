@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from ingest import ingest_articles
 from ingest.sources import load_sources
 from retrieval.answer.citations import is_verbatim
@@ -19,7 +20,6 @@ from retrieval.answer.offline import OfflineComposer
 from retrieval.answer.prompts import REFUSAL
 from retrieval.pipeline import Pipeline
 from retrieval.search.retriever import HybridRetriever
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer, Article, SearchFilters, Turn
 from tests.conftest import SAMPLES_DIR, SHARED_DATA

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.errors import describe
-from retrieval.settings import Settings
+from bot.settings import Settings
 from retrieval.store.fs import is_writable
 from tests.conftest import SAMPLES_DIR
 

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from bot.cli import main as cli
 from bot.cli.telegram import NO_TOKEN
+from bot.settings import Settings, env_name
 from ingest.chunk import Chunker
-from retrieval.settings import Settings, env_name
 from retrieval.store.index import ArticleIndex
 from tests.fakes import openai_server as fake_openai
 from tests.fakes import telegram_server as fake_telegram

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from ingest.chunk import Chunker
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes.consistency import CHECK, extra_article, version

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.settings import Settings
+from bot.settings import Settings
 from retrieval.store.index import ArticleIndex
 
 N_ARTICLES = 100  # more than one write group (64), so kills land between groups too

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
+from bot.settings import Settings
 from retrieval.errors import ConfigError, EmbedderError
-from retrieval.settings import Settings
 from retrieval.store.embedders import Embedder, OnnxEmbedder, make_embedder
 from retrieval.store.embedders.base import as_langchain
 from retrieval.store.embedders.onnx import (

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bot.settings import Settings
 from ingest.fetch import Fetcher, IPAddress, is_public_address
 from retrieval.errors import SourceError
-from retrieval.settings import Settings
 from tests.fakes import http_server
 from tests.fakes.http_server import ArticleServer, Response
 from tests.fakes.loopback import loopback_fetcher

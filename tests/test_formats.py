@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from ingest.formats import canonical_url, parse_date, title_from_text
 from ingest.formats_text import inline_to_text
 from ingest.formats_web import html_fragment_to_text
 from ingest.sources import load_sources
 from retrieval.errors import SourceError
 from retrieval.news.scope import domain_of
-from retrieval.settings import Settings
 from retrieval.types import Article
 from tests.conftest import SHARED_DATA
 from tests.fakes.http_server import ARTICLE_PARAGRAPHS, article_html

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli.main import main
+from bot.settings import Settings
 from ingest.addresses import is_public_address
 from ingest.fetch import IPAddress
 from retrieval.errors import SourceError
-from retrieval.settings import Settings
 from tests.fakes import http_server
 from tests.fakes.http_server import ARTICLE_PARAGRAPHS, ArticleServer, Response
 from tests.fakes.loopback import loopback_fetcher

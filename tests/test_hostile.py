@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from bot.cli.main import main
+from bot.settings import Settings
 from bot.telegram.app import build_application
 from bot.telegram.render import render_html
 from bot.telegram.services import Services
@@ -31,7 +32,6 @@ from retrieval.answer.citations import is_verbatim
 from retrieval.answer.prompts import MARKER, REFUSAL, marker_numbers
 from retrieval.pipeline import make_answerer
 from retrieval.search.retriever import HybridRetriever
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer
 from tests.fakes import telegram_server as fake_telegram

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from bot.settings import Settings
 from ingest.chunk import Chunker
 from retrieval.errors import EmbedderMismatchError, IndexMissingError, StoreError
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes.embedder import HashEmbedder

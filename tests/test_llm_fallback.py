@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli.main import main
+from bot.settings import Settings
 from ingest.chunk import Chunker
 from retrieval.answer.fallback import UNREACHABLE
 from retrieval.pipeline import make_answerer
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from tests.conftest import SAMPLES_DIR
 from tests.fakes import telegram_server as fake_telegram

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import ingest
 import retrieval
-from retrieval.settings import Settings, env_example, env_name
+from bot.settings import Settings, env_example, env_name
 from tests.conftest import REPO_ROOT
 
 ALLOWED = {

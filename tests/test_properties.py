@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.settings import Settings
 from bot.telegram.handlers import sources_page_view
 from bot.telegram.render import render_html, render_plain, split_plain
 from ingest.chunk import Chunker
@@ -28,7 +29,6 @@ from ingest.formats_web import html_fragment_to_text
 from ingest.sources import load_sources
 from retrieval.answer.condense import condense
 from retrieval.answer.prompts import MARKER, marker_numbers, renumber_markers
-from retrieval.settings import Settings
 from retrieval.store.catalog import Catalog, StoredArticle
 from retrieval.types import Answer, Article, Citation, Turn
 from tests.fakes.telegram_html import TelegramHTMLError, check_html, check_plain

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.settings import Settings
 from ingest.residue import drop_residue
 from ingest.sources import load_sources
-from retrieval.settings import Settings
 from retrieval.types import Article
 
 STORY = "\n".join(

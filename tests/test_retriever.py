@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from ingest import ingest_articles
 from ingest.sources import load_sources
 from retrieval.search.langchain_retriever import ArticlesRetriever
 from retrieval.search.retriever import HybridRetriever
 from retrieval.search.scoring import QueryTerms
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.store.lexical import ANALYZER, LexicalIndex, analyze
 from retrieval.types import Article, SearchFilters

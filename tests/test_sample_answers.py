@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from ingest import ingest_articles
 from ingest.sources import load_sources
 from retrieval.answer.base import Answerer
 from retrieval.pipeline import make_answerer
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer, Article, Turn
 from tests.conftest import SAMPLES_DIR, SHARED_DATA

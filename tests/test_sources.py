@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from ingest.sources import load_path, load_sources, load_url
 from retrieval.errors import SourceError
-from retrieval.settings import Settings
 from retrieval.types import Article
 from tests.fakes import http_server
 from tests.fakes.http_server import ARTICLE_PARAGRAPHS, SECOND_PARAGRAPHS, ArticleServer

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from bot.settings import Settings
 from bot.telegram.admin import ADMINS_ONLY
 from bot.telegram.app import APOLOGY_LLM, REFUSAL_ACCESS, BotApplication, build_application
 from bot.telegram.reply import slow_down
 from bot.telegram.services import Services
 from ingest.chunk import Chunker
 from retrieval.pipeline import make_answerer
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes import http_server as fake_http

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from bot.telegram.app import APOLOGY, APOLOGY_LLM, APOLOGY_STORE
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from tests.fakes.embedder import HashEmbedder
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.settings import Settings
 from retrieval.errors import ArticlebotError
-from retrieval.settings import Settings
 from retrieval.store.fs import is_writable
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -15,9 +15,10 @@ from rich.table import Table
 
 from bot.cli.main import AppContext, handle_errors
 from bot.cli.progress import TerminalProgress
+from bot.settings import Settings
 from ingest import ingest_articles, run_ingest
 from ingest.eval_corpus import load_any_articles
-from retrieval import ArticleIndex, Settings
+from retrieval import ArticleIndex
 from retrieval.evaluation.news_checks import NewsReport, load_checks, run_news_eval
 from retrieval.evaluation.qa import (
     MODES,

@@ -20,8 +20,8 @@ import click
 from pydantic import ValidationError
 
 from bot.cli.errors import boundary
+from bot.settings import Settings
 from retrieval.errors import ConfigError
-from retrieval.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,11 +13,11 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot.cli.main import AppContext, handle_errors
+from bot.settings import Settings
 from bot.telegram.app import BotApplication, build_application
 from bot.telegram.network import BotApiRequest, OneLineNetworkErrors
 from bot.telegram.services import Services
 from retrieval.pipeline import make_answerer
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -29,13 +29,13 @@ from telegram.ext import (
     filters,
 )
 
+from bot.settings import Settings
 from bot.telegram import admin as telegram_admin
 from bot.telegram import handlers as telegram_handlers
 from bot.telegram import news as telegram_news
 from bot.telegram.network import BotApiRequest, OutageLog
 from bot.telegram.services import Services, services_of
 from retrieval.errors import ArticlebotError, LLMError, StoreError
-from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
 

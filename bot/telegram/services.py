@@ -19,8 +19,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from telegram.ext import ContextTypes
 
+from bot.settings import Settings
 from retrieval.answer.base import Answerer
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Turn
 

@@ -48,12 +48,12 @@ from retrieval.answer.prompts import (
     marker_numbers,
     renumber_markers,
 )
+from retrieval.answer.settings import AnswerSettings
 from retrieval.errors import ConfigError, LLMError, LLMUnreachableError
 from retrieval.openai_errors import could_not_connect, describe_failure, server_host
 from retrieval.search.retriever import Retrieval
 from retrieval.search.scoring import QueryTerms, sentence_score, stems
 from retrieval.search.sentences import sentence_spans
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer, Citation, Hit, SearchFilters, Turn
 
@@ -72,7 +72,7 @@ class LLMComposer(Composer):
     def __init__(
         self,
         index: ArticleIndex,
-        settings: Settings,
+        settings: AnswerSettings,
         chat_model: BaseChatModel | None = None,
     ) -> None:
         self.index = index
@@ -230,7 +230,7 @@ class LLMComposer(Composer):
         )
 
 
-def _chat_model(settings: Settings) -> BaseChatModel:
+def _chat_model(settings: AnswerSettings) -> BaseChatModel:
     """`ChatOpenAI` from settings; a base URL without a key gets a dummy key (local servers)."""
     key = settings.openai_api_key
     if key is not None and not key.get_secret_value().strip():
@@ -244,7 +244,7 @@ def _chat_model(settings: Settings) -> BaseChatModel:
     from openai import Timeout
 
     # Everything is passed explicitly so nothing is picked up from OPENAI_* variables
-    # behind the Settings object's back.
+    # behind the AnswerSettings object's back.
     return ChatOpenAI(
         model=settings.llm_model,
         temperature=settings.llm_temperature,

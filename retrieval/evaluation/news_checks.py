@@ -22,15 +22,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from retrieval.evaluation.qa import EvalDataError, jsonl_records
 from retrieval.news.syndication import appearances
 from retrieval.pipeline import make_answerer
-from retrieval.settings import Settings
+from retrieval.settings import RetrievalSettings
 from retrieval.store.embedders import Embedder
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer, Citation, Turn
+
+S = TypeVar("S", bound=RetrievalSettings)
 
 Kind = Literal["timeline", "conflict", "syndication", "recency", "frame"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -207,14 +209,14 @@ def _rate(flags: Sequence[bool]) -> float:
 
 #: Stores the sources' articles in an index, raising `EvalDataError` when one fails (the
 #: command line passes ingest's).
-IndexSources = Callable[[Sequence[str], ArticleIndex, Settings], None]
+IndexSources = Callable[[Sequence[str], ArticleIndex, S], None]
 
 
 def run_news_eval(
-    settings: Settings,
+    settings: S,
     sources: Sequence[str],
     checks: Sequence[NewsCheck],
-    index_sources: IndexSources,
+    index_sources: IndexSources[S],
     embedder: Embedder | None = None,
 ) -> NewsReport:
     """Index the sources in a temporary index and judge every check's answer."""

@@ -16,16 +16,18 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from retrieval.answer.citations import is_verbatim
 from retrieval.errors import ArticlebotError
 from retrieval.pipeline import make_answerer
 from retrieval.search.retriever import HybridRetriever, Mode
-from retrieval.settings import Settings
+from retrieval.settings import RetrievalSettings
 from retrieval.store.embedders import Embedder
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer, Article, Citation, Hit, Progress, SearchFilters, Turn
+
+S = TypeVar("S", bound=RetrievalSettings)
 
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 Group = Literal["answerable", "held_out", "unanswerable", "other"]
@@ -308,7 +310,7 @@ def _refused(results: Sequence[QuestionResult], group: Group) -> float | None:
 
 def evaluate_mode(
     index: ArticleIndex,
-    settings: Settings,
+    settings: RetrievalSettings,
     mode: Mode,
     questions: Sequence[tuple[EvalQuestion, Group]],
     k: int,
@@ -363,15 +365,16 @@ class EvalReport:
 
 
 #: Stores articles in an index (the command line passes ingest's `ingest_articles`).
-IndexArticles = Callable[[Sequence[Article], ArticleIndex, Settings, Progress | None], object]
+#: (Generic in the settings: the caller's settings also hold what its indexing reads.)
+IndexArticles = Callable[[Sequence[Article], ArticleIndex, S, Progress | None], object]
 
 
 def run_eval(
-    settings: Settings,
+    settings: S,
     articles: Sequence[Article],
     questions: list[EvalQuestion],
     options: EvalOptions,
-    index_articles: IndexArticles,
+    index_articles: IndexArticles[S],
     progress: Progress | None = None,
     embedder: Embedder | None = None,
 ) -> EvalReport:

@@ -17,20 +17,20 @@ from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
 from retrieval.errors import EmbedderMismatchError, StoreError
-from retrieval.settings import Settings
+from retrieval.store.settings import StoreSettings
 
 EMBEDDER_KEY = "articlebot_embedder"
 DIMENSION_KEY = "articlebot_dimension"
 
 
-def describe_location(settings: Settings) -> str:
+def describe_location(settings: StoreSettings) -> str:
     """Say where the vectors live, for messages and `stats`."""
     if settings.chroma_host:
         return f"chroma server http://{settings.chroma_host}:{settings.chroma_port}"
     return str(settings.chroma_dir)
 
 
-def connect(settings: Settings) -> ClientAPI:
+def connect(settings: StoreSettings) -> ClientAPI:
     """Open a Chroma client for these settings (telemetry off: we run offline)."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     try:
@@ -44,7 +44,7 @@ def connect(settings: Settings) -> ClientAPI:
         raise StoreError(_connect_message(settings, exc)) from exc
 
 
-def connect_copy(settings: Settings, scratch: Path) -> ClientAPI:
+def connect_copy(settings: StoreSettings, scratch: Path) -> ClientAPI:
     """Open a copy of embedded Chroma's files made in `scratch`, for a data directory this
     process may not write: Chroma cannot open its database read-only (it writes on open),
     and the copy lets `ask` search the vectors all the same. Costs a copy of the folder."""
@@ -62,7 +62,7 @@ def connect_copy(settings: Settings, scratch: Path) -> ClientAPI:
         raise StoreError(_connect_message(settings, exc)) from exc
 
 
-def _connect_message(settings: Settings, exc: Exception) -> str:
+def _connect_message(settings: StoreSettings, exc: Exception) -> str:
     if settings.chroma_host:
         return (
             f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
@@ -71,7 +71,7 @@ def _connect_message(settings: Settings, exc: Exception) -> str:
     return f"cannot open Chroma at {settings.chroma_dir}: {exc}"
 
 
-def find_collection(client: ClientAPI, settings: Settings) -> Collection | None:
+def find_collection(client: ClientAPI, settings: StoreSettings) -> Collection | None:
     """Return the collection if it exists."""
     try:
         names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
@@ -83,7 +83,7 @@ def find_collection(client: ClientAPI, settings: Settings) -> Collection | None:
 
 
 def open_collection(
-    client: ClientAPI, settings: Settings, model_id: str, dimension: int
+    client: ClientAPI, settings: StoreSettings, model_id: str, dimension: int
 ) -> Collection:
     """Get or create the collection, refusing one built by another embedder."""
     existing = find_collection(client, settings)
@@ -115,7 +115,7 @@ def check_embedder(metadata: dict[str, Any], model_id: str, dimension: int) -> N
     )
 
 
-def drop_collection(client: ClientAPI, settings: Settings) -> None:
+def drop_collection(client: ClientAPI, settings: StoreSettings) -> None:
     """Delete the collection if it exists."""
     if find_collection(client, settings) is not None:
         client.delete_collection(settings.collection)

@@ -30,7 +30,6 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
 from retrieval.errors import IndexMissingError, StoreError
-from retrieval.settings import Settings
 from retrieval.store.catalog import Catalog, StoredArticle
 from retrieval.store.chroma import (
     DIMENSION_KEY,
@@ -47,6 +46,7 @@ from retrieval.store.entities import EntityTagger, SpacyTagger
 from retrieval.store.entity_store import EntityStore
 from retrieval.store.fs import is_writable
 from retrieval.store.lexical import LexicalIndex
+from retrieval.store.settings import StoreSettings
 from retrieval.types import Article, Chunk
 
 if TYPE_CHECKING:  # LangChain's Chroma wrapper is only needed for writing: import it then
@@ -140,7 +140,7 @@ class ArticleIndex:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: StoreSettings,
         embedder: Embedder | None = None,
         *,
         must_exist: bool = False,
@@ -530,7 +530,7 @@ class ArticleIndex:
 
 
 @contextmanager
-def _store_errors(settings: Settings, doing: str) -> Iterator[None]:
+def _store_errors(settings: StoreSettings, doing: str) -> Iterator[None]:
     """Turn what Chroma (or LangChain over it) raises into one `StoreError` line."""
     try:
         yield
@@ -554,7 +554,7 @@ def _vector_ids(collection: Collection, page: int = 5000) -> set[str]:
             return ids
 
 
-def _tree_size(settings: Settings) -> int:
+def _tree_size(settings: StoreSettings) -> int:
     total = 0
     for path in settings.data_dir.rglob("*"):
         if path.is_file():

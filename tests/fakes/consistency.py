@@ -7,8 +7,8 @@ client of the test process caches what a killed process left on disk.
 
 from __future__ import annotations
 
+from bot.settings import Settings
 from retrieval.pipeline import make_answerer
-from retrieval.settings import Settings
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes.harness import town_articles, town_fact, town_question

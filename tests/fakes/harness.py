@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.settings import Settings
+from bot.settings import Settings
 from retrieval.types import Article
 from tests.fakes.openai_server import FakeOpenAIServer
 

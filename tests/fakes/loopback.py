@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
+from bot.settings import Settings
 from ingest.fetch import Fetcher
-from retrieval.settings import Settings
 
 
 class LoopbackOnly(httpx.HTTPTransport):

