@@ -1,14 +1,17 @@
-"""The LLM answerer: a LangChain chain (prompt | chat model | parser) over any
-OpenAI-compatible server.
+"""The LLM answerer: a LangChain chain (prompt | chat model | parser) over any OpenAI-
+compatible server.
 
-A follow-up is first rewritten into a standalone question (CONDENSE prompt, one LLM call);
-with no retrieved passage the answer is `REFUSAL` and the model is not called; else the
-model answers from the numbered passages. Its [n] markers are then checked: markers that
-point at no passage are dropped and reported, the used passages renumbered 1..m in order of
-first use, and each cited with the article sentences that best support the claims carrying
-its marker (cut from the stored text, never copied from the model). An answer left with no
-valid citation becomes `REFUSAL` with found=False and the model's text is dropped: in a bot
-that promises citations, an uncited claim would look sourced when it is not.
+The question is first read (`retrieval/followup.py`): offline, then by the model as
+structured output (`followup.Analysis`: a standalone English question, the outlet and dates
+it names, recency; one LLM call), checked and merged, the offline reading standing when the
+model's fails. With no retrieved passage the answer is `REFUSAL` and the model is not
+called; else the model answers from the numbered passages. Its [n] markers are then checked:
+markers that point at no passage are dropped and reported, the used passages renumbered 1..m
+in order of first use, and each cited with the article sentences that best support the
+claims carrying its marker (cut from the stored text, never copied from the model). An
+answer left with no valid citation becomes `REFUSAL` with found=False and the model's text
+is dropped: in a bot that promises citations, an uncited claim would look sourced when it is
+not.
 
 Failures become a one-line `LLMError` naming the host and HTTP status, never the key;
 retries (429, 5xx, timeouts) are the openai client's own (``max_retries``, with backoff).
@@ -19,7 +22,6 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -33,14 +35,14 @@ from pydantic import SecretStr
 
 from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.citations import make_citation
-from retrieval.condense import condense
 from retrieval.errors import ConfigError, LLMError, LLMUnreachableError
+from retrieval.followup import Analysis, Lexicon, follow_up, with_analysis
 from retrieval.openai_errors import could_not_connect, describe_failure, server_host
 from retrieval.prompts import (
+    ANALYSIS_SYSTEM,
+    ANALYSIS_USER,
     ANSWER_SYSTEM,
     ANSWER_USER,
-    CONDENSE_SYSTEM,
-    CONDENSE_USER,
     MARKER,
     REFUSAL,
     TIMELINE_SYSTEM,
@@ -62,7 +64,6 @@ _T = TypeVar("_T")
 #: Sent as the bearer token to a local server that needs no key (the client wants one).
 NO_KEY = "not-needed"
 _MAX_QUOTE = 300  # a quote spanning several sentences longer than this keeps the best one
-_MAX_QUESTION = 500  # a longer "standalone question" is a chatty model: use the heuristic
 
 
 class LLMAnswerer(Answerer):
@@ -85,14 +86,18 @@ class LLMAnswerer(Answerer):
         answer_prompt = ChatPromptTemplate.from_messages(
             [SystemMessage(content=ANSWER_SYSTEM), ("human", ANSWER_USER)]
         )
-        condense_prompt = ChatPromptTemplate.from_messages(
-            [SystemMessage(content=CONDENSE_SYSTEM), ("human", CONDENSE_USER)]
+        analysis_prompt = ChatPromptTemplate.from_messages(
+            [SystemMessage(content=ANALYSIS_SYSTEM), ("human", ANALYSIS_USER)]
         )
         timeline_prompt = ChatPromptTemplate.from_messages(
             [SystemMessage(content=TIMELINE_SYSTEM), ("human", TIMELINE_USER)]
         )
         self._answer_chain: Runnable[dict[str, str], str] = answer_prompt | model | parser
-        self._condense_chain: Runnable[dict[str, str], str] = condense_prompt | model | parser
+        self._analysis_chain: Runnable[dict[str, str], Any] | None = None
+        try:  # response_format with a JSON schema (ChatOpenAI's default method)
+            self._analysis_chain = analysis_prompt | model.with_structured_output(Analysis)
+        except NotImplementedError:  # a given model without structured output: offline reading
+            log.info("%s has no structured output: questions are read offline", type(model))
         self._timeline_chain: Runnable[dict[str, str], str] = timeline_prompt | model | parser
 
     def answer(
@@ -102,12 +107,12 @@ class LLMAnswerer(Answerer):
         filters: SearchFilters | None = None,
     ) -> Answer:
         """Answer from the retrieved passages, or say plainly that they don't."""
-        standalone, found = self._retrieve(question, history, filters)
+        standalone, found, site = self._retrieve(question, history, filters)
         hits = found.hits
         if not hits:
-            return Answer(REFUSAL, (), False, standalone, retrieval=found)
+            return Answer(REFUSAL, (), False, standalone, retrieval=found, site=site)
         text = self._call(lambda: self._answer_chain.invoke(_inputs(standalone, hits)))
-        return replace(self._finish(text, hits, standalone), retrieval=found)
+        return replace(self._finish(text, hits, standalone), retrieval=found, site=site)
 
     def stream(
         self,
@@ -116,11 +121,11 @@ class LLMAnswerer(Answerer):
         filters: SearchFilters | None = None,
     ) -> Iterator[str | Answer]:
         """Yield the model's text as it arrives, then the checked `Answer`."""
-        standalone, found = self._retrieve(question, history, filters)
+        standalone, found, site = self._retrieve(question, history, filters)
         hits = found.hits
         if not hits:
             yield REFUSAL
-            yield Answer(REFUSAL, (), False, standalone, retrieval=found)
+            yield Answer(REFUSAL, (), False, standalone, retrieval=found, site=site)
             return
         pieces: list[str] = []
         chunks = self._call(lambda: iter(self._answer_chain.stream(_inputs(standalone, hits))))
@@ -128,7 +133,7 @@ class LLMAnswerer(Answerer):
             if piece:
                 pieces.append(piece)
                 yield piece
-        yield replace(self._finish("".join(pieces), hits, standalone), retrieval=found)
+        yield replace(self._finish("".join(pieces), hits, standalone), retrieval=found, site=site)
 
     def write_timeline(self, topic: str, hits: Sequence[Hit]) -> Answer:
         """The model's timeline of `topic` from date-ordered passages, its markers checked.
@@ -143,28 +148,40 @@ class LLMAnswerer(Answerer):
     # --- steps -------------------------------------------------------------------------------
     def _retrieve(
         self, question: str, history: Sequence[Turn], filters: SearchFilters | None
-    ) -> tuple[str, Retrieval]:
-        """Condense a follow-up, then search; no filters means `top_k` passages."""
+    ) -> tuple[str, Retrieval, str | None]:
+        """Read the question (offline, then by the model), then search; no filters means
+        `top_k` passages. Returns the question searched, what was found and the outlet the
+        search was limited to."""
         turns = self.settings.history_turns
         recent = list(history)[-turns:] if turns else []
-        standalone = self._condense(question.strip(), recent) if recent else question.strip()
-        found = self.retriever.retrieve(standalone, filters or SearchFilters(k=self.settings.top_k))
-        log.debug("searched %r: %d passages", standalone, len(found.hits))
-        return standalone, found
+        filters = filters or SearchFilters(k=self.settings.top_k)
+        index = self.retriever.index
+        reading = follow_up(question, recent, Lexicon.of(index))
+        analysis = self._analyse(reading.question, recent)
+        reading, filters = with_analysis(reading, analysis, filters, index.sites())
+        found = self.retriever.retrieve(reading.standalone, filters)
+        log.debug("searched %r: %d passages", reading.standalone, len(found.hits))
+        return reading.standalone, found, filters.site
 
-    def _condense(self, question: str, history: Sequence[Turn]) -> str:
-        """Ask the model for a standalone question; fall back to the offline heuristic."""
+    def _analyse(self, question: str, history: Sequence[Turn]) -> Analysis | None:
+        """The model's reading of the question, or None (no structured output, or a failed
+        or malformed reply: the offline reading stands). An unreachable server is raised: no
+        answer can be written either, and auto mode answers offline at once."""
+        chain = self._analysis_chain
+        if chain is None:
+            return None
         lines = []
         for turn in history:
             lines += [f"User: {turn.question}", f"Assistant: {MARKER.sub('', turn.answer)}"]
-        inputs = {"history": "\n".join(lines), "question": question}
-        reply = self._call(lambda: self._condense_chain.invoke(inputs))
-        rewritten = next((line for line in reply.splitlines() if line.strip()), "")
-        rewritten = re.sub(r"^\s*(standalone question\s*:)?\s*", "", rewritten, flags=re.I)
-        rewritten = rewritten.strip().strip("\"'“”").strip()
-        if not rewritten or len(rewritten) > _MAX_QUESTION:
-            return condense(question, history)
-        return rewritten
+        inputs = {"history": "\n".join(lines) or "(none)", "question": question}
+        try:
+            reply = self._call(lambda: chain.invoke(inputs))
+        except LLMUnreachableError:
+            raise
+        except LLMError as exc:
+            log.warning("question analysis failed, read offline: %s", exc)
+            return None
+        return reply if isinstance(reply, Analysis) else None
 
     def _finish(self, text: str, hits: Sequence[Hit], question: str) -> Answer:
         """Check the model's markers and attach verified citations."""

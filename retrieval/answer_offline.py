@@ -24,8 +24,8 @@ from datetime import date
 from retrieval import conflicts
 from retrieval.answer import Answerer, SearchFilters, Turn
 from retrieval.citations import make_citation
-from retrieval.condense import condense
 from retrieval.datelines import attributed
+from retrieval.followup import Lexicon, follow_up
 from retrieval.prompts import REFUSAL, defang_markers
 from retrieval.question import Question
 from retrieval.refusal import RefusalModel, evidence_of
@@ -84,7 +84,7 @@ class OfflineAnswerer(Answerer):
     ) -> Answer:
         """Answer from the articles, or say plainly that they don't."""
         recent = list(history)[-self.history_turns :] if self.history_turns else []
-        standalone = condense(question, recent)
+        standalone = follow_up(question, recent, Lexicon.of(self.retriever.index)).standalone
         retrieval = self.retriever.retrieve(standalone, filters)
         refused = Answer(REFUSAL, (), False, standalone, retrieval=retrieval)
         candidates = self._candidates(retrieval)

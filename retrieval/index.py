@@ -31,8 +31,8 @@ from chromadb.api.models.Collection import Collection
 
 from retrieval.catalog import Catalog, StoredArticle
 from retrieval.embedders import Embedder, make_embedder
-from retrieval.entities import EntityTagger, SpacyTagger
-from retrieval.entity_store import EntityStore
+from retrieval.entities import NAME_LABELS, EntityTagger, SpacyTagger
+from retrieval.entity_store import EntityStore, Names
 from retrieval.errors import IndexMissingError, StoreError
 from retrieval.fs import is_writable
 from retrieval.lexical import LexicalIndex
@@ -167,6 +167,7 @@ class ArticleIndex:
         # up at 100k chunks, and neither changes until the generation does.
         self._search_cache: tuple[int, Collection | None, int] | None = None
         self._sites_cache: tuple[int, list[str]] | None = None
+        self._names_cache: tuple[int, Names] | None = None
         self._removing_cache: tuple[int, frozenset[str]] | None = None
         self._lexical_lock = threading.Lock()
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -251,6 +252,15 @@ class ArticleIndex:
         cached = self._sites_cache
         if cached is None or cached[0] != generation:
             cached = self._sites_cache = (generation, self.catalog.sites())
+        return cached[1]
+
+    def names(self) -> Names:
+        """The names the stored articles' entities hold (people, organisations, places,
+        events...: "the Sallow Street Bridge"), looked up once per generation."""
+        generation = self.generation()
+        cached = self._names_cache
+        if cached is None or cached[0] != generation:
+            cached = self._names_cache = (generation, self.entities.names(NAME_LABELS))
         return cached[1]
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ around the same retrieval:
   (`outlets.py`), and "And according to the Harbour Ledger?" asks the last question again,
   of that outlet;
 * the conversation's frame: "...then?" searches the dates the last answer was about
-  (`condense.date_window`);
+  (`followup.follow_up(...).window`);
 * timelines: "What happened with X?" gives dated events in order (`timeline.py`);
 * syndicated copies merged into one source listing where it ran (`syndication.py`);
 * conflicts: passages that disagree on the asked-for figure are all cited (`conflicts.py`);
@@ -27,8 +27,8 @@ from dataclasses import replace
 
 from retrieval import conflicts
 from retrieval.answer import Answerer, SearchFilters, Turn
-from retrieval.condense import condense, date_window
 from retrieval.datelines import outlet, with_as_of
+from retrieval.followup import Lexicon, follow_up
 from retrieval.outlets import might_name_outlet, named_outlet
 from retrieval.question import read, timeline_topic
 from retrieval.retriever import HybridRetriever, Retrieval
@@ -103,8 +103,11 @@ class NewsAnswerer(Answerer):
         return self._finish(self.inner.answer(question, history, filters), filters)
 
     def _searched(self, answer: Answer, filters: SearchFilters) -> Answer:
-        """The answer, saying which outlet the search was limited to (if any)."""
-        return replace(answer, site=filters.site) if filters.site != answer.site else answer
+        """The answer, saying which outlet the search was limited to (if any; the inner
+        answerer may have limited it to the outlet its reading of the question found)."""
+        if filters.site is None or filters.site == answer.site:
+            return answer
+        return replace(answer, site=filters.site)
 
     def stream(
         self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
@@ -157,7 +160,7 @@ class NewsAnswerer(Answerer):
         result = filters
         if read(question).recent:
             result = replace(result, prefer_recent=True)
-        window = date_window(question, history)
+        window = follow_up(question, history).window
         if window is not None:
             since = max(window[0], result.since) if result.since else window[0]
             until = min(window[1], result.until) if result.until else window[1]
@@ -175,9 +178,12 @@ class NewsAnswerer(Answerer):
 
     def _in_context(self, topic: str, history: Sequence[Turn]) -> str:
         """The topic, with the subject of the conversation when it says "it" or "that"."""
-        question = timeline_question(topic)
-        extra = condense(question, history)[len(question) :].strip()
-        return f"{topic} {extra}".strip() if extra else topic
+        lexicon = Lexicon.of(self.retriever.index)
+        reading = follow_up(timeline_question(topic), history, lexicon)
+        if reading.standalone == reading.question:
+            return topic
+        extra = " ".join(t for t in reading.topic if t.lower() not in topic.lower())
+        return f"{topic} {extra}".strip() if stems(topic, FUNCTION_WORDS) else extra or topic
 
     def _timeline(self, topic: str, filters: SearchFilters) -> Answer:
         finder = CopyFinder(self.retriever.index)

@@ -9,9 +9,9 @@ import pytest
 from retrieval import conflicts
 from retrieval.answer import Turn
 from retrieval.citations import make_citation
-from retrieval.condense import date_window
 from retrieval.datelines import attributed, dateline, outlet, with_as_of
 from retrieval.figures import asked, pick, values
+from retrieval.followup import date_window
 from retrieval.lexical import LexicalIndex
 from retrieval.news import spread
 from retrieval.question import read, timeline_topic
