@@ -206,7 +206,7 @@ def _names(word: str, lexicon: Lexicon) -> bool:
     content = stems(word, FUNCTION_WORDS)
     if not content:
         return False
-    if all(s in lexicon.names.words for s in content):
+    if all(lexicon.names.has_word(s) for s in content):
         return True
     known = lexicon.known
     return known is not None and word[:1].isupper() and not known(word)

@@ -42,7 +42,7 @@ NAMES = Names(
 VOCABULARY = {"bridge", "cost", "chief", "plant", "job", "reopen", "contract", "according"}
 LEXICON = Lexicon(
     names=NAMES,
-    known=lambda word: word.lower().rstrip("s") in VOCABULARY or word.lower() in NAMES.words,
+    known=lambda word: word.lower().rstrip("s") in VOCABULARY or NAMES.has_word(word.lower()),
     sites=("Valley Wire", "The Harbour Ledger"),
 )
 CORVANE_Q = "Who is the chief executive of Corvane Materials?"
