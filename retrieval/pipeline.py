@@ -5,9 +5,10 @@
    Valley Wire, ...?" searches that outlet's reports; "And according to the Harbour
    Ledger?" asks the last question again, of it; `outlets.py`), its recency ("latest",
    "still": newest reports first) and the conversation's window ("...then?" searches the
-   dates the last answer was about; `condense.date_window`). "What happened with X?" is a
-   timeline (`news/timeline.py`). A follow-up becomes a standalone question (the
-   composer's `standalone`: the offline reading, or the LLM's rewrite of it).
+   dates the last answer was about). "What happened with X?" is a timeline
+   (`news/timeline.py`). A follow-up is read once (`search/followup.py`: the topic it
+   carries or replaces); the composer may add to that reading (`Composer.read`: the
+   LLM's structured reading of the question).
 2. **Search** once (`NewsRetriever` spreads results across outlets).
 3. **Compose**: the offline composer quotes, the LLM composer writes (`answer/base.py`).
 4. **News steps** over the answer and its retrieval (`news/steps.py`).
@@ -21,14 +22,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 from retrieval.answer.base import Answerer, Composer, Draft
-from retrieval.answer.condense import date_window
 from retrieval.answer.fallback import OfflineFallback
 from retrieval.answer.offline import OfflineComposer
 from retrieval.answer.settings import AnswerSettings
 from retrieval.news import steps
-from retrieval.news.outlets import might_name_outlet, named_outlet
 from retrieval.news.retriever import NewsRetriever
 from retrieval.news.syndication import CopyFinder, merge_syndicated
 from retrieval.news.timeline import (
@@ -37,6 +37,8 @@ from retrieval.news.timeline import (
     reports,
     timeline_question,
 )
+from retrieval.search.followup import FollowUp, Lexicon, follow_up
+from retrieval.search.outlets import might_name_outlet, named_outlet
 from retrieval.search.question import read, timeline_topic
 from retrieval.search.retriever import HybridRetriever, Mode
 from retrieval.search.scoring import FUNCTION_WORDS, stems
@@ -112,15 +114,20 @@ class Pipeline(Answerer):
     def _read(
         self, question: str, history: Sequence[Turn], filters: SearchFilters | None
     ) -> _Asked:
+        """The question read once: its filters, and the standalone question to search."""
         recent = self._recent(history)
         scoped = filters or SearchFilters(k=self.top_k)
+        index = self.retriever.index
         if self.news:
             question, scoped = self._scope(question, recent, scoped)
             topic = timeline_topic(question.strip())
             if topic is not None:
                 return _Asked(question, scoped, self._in_context(topic, recent))
-        question = question.strip()
-        return _Asked(self.composer.standalone(question, recent) if recent else question, scoped)
+        reading = follow_up(question, recent, Lexicon.of(index) if recent else None)
+        if self.news:
+            scoped = _within(scoped, reading.window)
+        reading, scoped = self.composer.read(reading, recent, scoped, index.sites())
+        return _Asked(reading.standalone, scoped)
 
     def _recent(self, history: Sequence[Turn]) -> list[Turn]:
         return list(history)[-self.history_turns :] if self.history_turns else []
@@ -129,7 +136,7 @@ class Pipeline(Answerer):
         self, question: str, history: Sequence[Turn], filters: SearchFilters
     ) -> tuple[str, SearchFilters]:
         """The question to search and its filters: the outlet it names (unless a site is
-        set), its recency, and the conversation's window."""
+        set) and its recency."""
         result = filters
         if result.site is None and might_name_outlet(question):
             sites = self.retriever.index.sites()
@@ -144,19 +151,16 @@ class Pipeline(Answerer):
                     question = earlier.question if earlier is not None else last
         if read(question).recent:
             result = replace(result, prefer_recent=True)
-        window = date_window(question, history)
-        if window is not None:
-            since = max(window[0], result.since) if result.since else window[0]
-            until = min(window[1], result.until) if result.until else window[1]
-            if since <= until:
-                result = replace(result, since=since, until=until)
         return question, result
 
     def _in_context(self, topic: str, history: Sequence[Turn]) -> str:
         """The topic, with the subject of the conversation when it says "it" or "that"."""
-        question = timeline_question(topic)
-        extra = self.composer.standalone(question, history)[len(question) :].strip()
-        return f"{topic} {extra}".strip() if extra else topic
+        lexicon = Lexicon.of(self.retriever.index)
+        reading: FollowUp = follow_up(timeline_question(topic), history, lexicon)
+        if reading.standalone == reading.question:
+            return topic
+        extra = " ".join(t for t in reading.topic if t.lower() not in topic.lower())
+        return f"{topic} {extra}".strip() if stems(topic, FUNCTION_WORDS) else extra or topic
 
     def _timeline(self, topic: str, filters: SearchFilters) -> Answer:
         finder = CopyFinder(self.retriever.index)
@@ -172,6 +176,15 @@ class Pipeline(Answerer):
     def _finish(self, draft: Draft, filters: SearchFilters) -> Answer:
         answer = steps.finish(draft, self.retriever.index) if self.news else draft.answer
         return _searched(answer, filters)
+
+
+def _within(filters: SearchFilters, window: tuple[date, date] | None) -> SearchFilters:
+    """The filters narrowed to the dates a follow-up's "then" refers to."""
+    if window is None:
+        return filters
+    since = max(window[0], filters.since) if filters.since else window[0]
+    until = min(window[1], filters.until) if filters.until else window[1]
+    return replace(filters, since=since, until=until) if since <= until else filters
 
 
 def _searched(answer: Answer, filters: SearchFilters) -> Answer:

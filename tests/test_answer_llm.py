@@ -274,23 +274,25 @@ def test_no_passages_refuses_without_calling_the_model(
 # -- follow-ups and streaming --------------------------------------------------------------------
 
 
-def test_follow_up_is_condensed_first_and_the_rewrite_is_searched(
+def test_follow_up_is_read_by_the_model_first_and_the_rewrite_is_searched(
     tmp_path: Path, openai_server: FakeOpenAIServer, retriever: HybridRetriever
 ) -> None:
     answerer = llm_pipeline(retriever, llm_settings(tmp_path, openai_server, history_turns=1))
     rewritten = "How much did the Sallow Street Bridge deck repairs cost?"
-    openai_server.enqueue_chat(rewritten, "The deck repairs cost 12 million crowns [1].")
+    openai_server.enqueue_structured({"question": rewritten})
+    openai_server.enqueue_chat("The deck repairs cost 12 million crowns [1].")
     history = [
         Turn("Where will Corvane build its plant?", "Near Eskdale [1]."),
         Turn(BRIDGE_Q, "On 4 May [1]."),
     ]
     answer = answerer.answer("How much did that cost?", history)
-    condense_request, answer_request = openai_server.chat_requests
-    system, user = messages(condense_request)
+    [analysis_request] = openai_server.structured_requests
+    [answer_request] = openai_server.chat_requests
+    system, user = messages(analysis_request)
     assert "standalone question" in system and "date or time frame" in system
     assert f"User: {BRIDGE_Q}\nAssistant: On 4 May." in user
     assert "Corvane" not in user  # history bounded to history_turns = 1
-    assert "Follow-up question: How much did that cost?" in user
+    assert "Question: How much did that cost?" in user
     _, prompt = messages(answer_request)
     assert prompt.rstrip().endswith(f"Question: {rewritten}")
     assert passage_number(answer_request, BRIDGE) == 1

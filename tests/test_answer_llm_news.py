@@ -154,10 +154,12 @@ def test_then_keeps_the_date_window_of_the_conversation(
 ) -> None:
     history = [Turn(TROOPS_Q, "As of 2026-04-03, Lowmere Herald reported about 2,000 troops.")]
     rewritten = "When would the last soldiers leave Greywell, around 2026-04-03?"
-    openai_server.enqueue_chat(rewritten, "Not before May 2 [1].")
+    openai_server.enqueue_structured({"question": rewritten})
+    openai_server.enqueue_chat("Not before May 2 [1].")
     answer = answerer.answer("And when would the last soldiers leave then?", history)
-    condense, reply = openai_server.chat_requests
-    system, user = messages(condense)
+    [analysis] = openai_server.structured_requests
+    [reply] = openai_server.chat_requests
+    system, user = messages(analysis)
     assert 'points back in time ("then", "at the time")' in system
     assert "Assistant: As of 2026-04-03, Lowmere Herald reported" in user
     _, prompt = messages(reply)

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from retrieval.answer.citations import make_citation
-from retrieval.answer.condense import date_window
 from retrieval.news import conflicts
 from retrieval.news.datelines import attributed, dateline, outlet, with_as_of
 from retrieval.news.retriever import spread
 from retrieval.news.timeline import timeline_question
 from retrieval.search.figures import asked, pick, values
+from retrieval.search.followup import date_window
 from retrieval.search.question import read, timeline_topic
 from retrieval.store.lexical import LexicalIndex
 from retrieval.types import Answer, Article, Chunk, Citation, Hit, Turn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.news.outlets import Outlet, might_name_outlet, named_outlet
+from retrieval.search.outlets import Outlet, might_name_outlet, named_outlet
 
 SITES = ["The Harbour Ledger", "Eastmere Evening Post", "Valley Wire", "Post", ""]
 

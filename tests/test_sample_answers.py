@@ -132,3 +132,21 @@ def test_figures_of_other_stories_are_not_called_a_disagreement(with_newcomer: A
 def test_the_reopening_not_the_closing_date(with_newcomer: Answerer) -> None:
     answer = with_newcomer.answer("When will the Orley Green library reopen?")
     assert "October" in answer.text.split("\n")[0], answer.text
+
+
+def test_a_follow_up_naming_a_new_subject_is_about_it(samples: Answerer) -> None:
+    first = "Who is the chief executive of Corvane Materials?"
+    history = [Turn(first, samples.answer(first).text)]
+    answer = samples.answer("What about the bridge?", history)
+    assert answer.found, answer.text
+    assert "Corvane" not in answer.question and "Sallow Street Bridge" in answer.question
+    assert all("Sallow Street Bridge" in c.article.text for c in answer.citations), answer.text
+
+
+def test_the_topic_is_carried_over_several_turns(samples: Answerer) -> None:
+    history: list[Turn] = []
+    for question in ("When will the Sallow Street Bridge reopen?", "What about the cost?"):
+        history.append(Turn(question, samples.answer(question, history).text))
+    answer = samples.answer("How many vehicles a day used it?", history)
+    assert "Sallow Street Bridge" in answer.question
+    _leads_with(answer, "11,000")

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from retrieval.answer.condense import condense
+from retrieval.search.followup import FollowUp
 from retrieval.types import Answer, Hit, SearchFilters, Turn
 
 if TYPE_CHECKING:
@@ -74,13 +74,20 @@ class Draft:
 class Composer(ABC):
     """Writes an answer from one retrieval."""
 
-    def standalone(self, question: str, history: Sequence[Turn]) -> str:
-        """The follow-up as a question that stands alone (`condense`)."""
-        return condense(question, history)
+    def read(
+        self,
+        reading: FollowUp,
+        history: Sequence[Turn],
+        filters: SearchFilters,
+        sites: Sequence[str],
+    ) -> tuple[FollowUp, SearchFilters]:
+        """The offline reading of the question and its filters, with what this composer
+        adds to them (the LLM's structured reading); the offline composer adds nothing."""
+        return reading, filters
 
     @abstractmethod
     def compose(self, retrieval: Retrieval, filters: SearchFilters) -> Draft:
-        """The answer to `retrieval.question`, from `retrieval`'s passages only."""
+        """The answer to `retrieval.search.question`, from `retrieval`'s passages only."""
 
     def stream(self, retrieval: Retrieval, filters: SearchFilters) -> Iterator[str | Draft]:
         """Text pieces as they are written, then the `Draft` (last item)."""

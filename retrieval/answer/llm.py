@@ -1,14 +1,17 @@
 """The LLM composer: a LangChain chain (prompt | chat model | parser) over any
 OpenAI-compatible server.
 
-A follow-up is first rewritten into a standalone question (CONDENSE prompt, one LLM call);
-with no retrieved passage the answer is `REFUSAL` and the model is not called; else the
-model answers from the numbered passages. Its [n] markers are then checked: markers that
-point at no passage are dropped and reported, the used passages renumbered 1..m in order of
-first use, and each cited with the article sentences that best support the claims carrying
-its marker (cut from the stored text, never copied from the model). An answer left with no
-valid citation becomes `REFUSAL` with found=False and the model's text is dropped: in a bot
-that promises citations, an uncited claim would look sourced when it is not.
+It adds its own reading of the question to the offline one (`read`): the model's structured
+output (`followup.Analysis`: a standalone English question, the outlet and dates it names,
+recency; one LLM call), each part checked and merged, the offline reading standing when the
+model's fails. With no retrieved passage the answer is `REFUSAL` and the model is not
+called; else the model answers from the numbered passages. Its [n] markers are then
+checked: markers that point at no passage are dropped and reported, the used passages
+renumbered 1..m in order of first use, and each cited with the article sentences that best
+support the claims carrying its marker (cut from the stored text, never copied from the
+model). An answer left with no valid citation becomes `REFUSAL` with found=False and the
+model's text is dropped: in a bot that promises citations, an uncited claim would look
+sourced when it is not.
 
 Failures become a one-line `LLMError` naming the host and HTTP status, never the key;
 retries (429, 5xx, timeouts) are the openai client's own (``max_retries``, with backoff).
@@ -19,7 +22,6 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -33,12 +35,11 @@ from pydantic import SecretStr
 
 from retrieval.answer.base import Composer, Draft
 from retrieval.answer.citations import make_citation
-from retrieval.answer.condense import condense
 from retrieval.answer.prompts import (
+    ANALYSIS_SYSTEM,
+    ANALYSIS_USER,
     ANSWER_SYSTEM,
     ANSWER_USER,
-    CONDENSE_SYSTEM,
-    CONDENSE_USER,
     MARKER,
     REFUSAL,
     TIMELINE_SYSTEM,
@@ -51,6 +52,7 @@ from retrieval.answer.prompts import (
 from retrieval.answer.settings import AnswerSettings
 from retrieval.errors import ConfigError, LLMError, LLMUnreachableError
 from retrieval.openai_errors import could_not_connect, describe_failure, server_host
+from retrieval.search.followup import Analysis, FollowUp, with_analysis
 from retrieval.search.retriever import Retrieval
 from retrieval.search.scoring import QueryTerms, sentence_score, stems
 from retrieval.search.sentences import sentence_spans
@@ -63,7 +65,6 @@ _T = TypeVar("_T")
 #: Sent as the bearer token to a local server that needs no key (the client wants one).
 NO_KEY = "not-needed"
 _MAX_QUOTE = 300  # a quote spanning several sentences longer than this keeps the best one
-_MAX_QUESTION = 500  # a longer "standalone question" is a chatty model: use the heuristic
 
 
 class LLMComposer(Composer):
@@ -86,20 +87,29 @@ class LLMComposer(Composer):
         answer_prompt = ChatPromptTemplate.from_messages(
             [SystemMessage(content=ANSWER_SYSTEM), ("human", ANSWER_USER)]
         )
-        condense_prompt = ChatPromptTemplate.from_messages(
-            [SystemMessage(content=CONDENSE_SYSTEM), ("human", CONDENSE_USER)]
+        analysis_prompt = ChatPromptTemplate.from_messages(
+            [SystemMessage(content=ANALYSIS_SYSTEM), ("human", ANALYSIS_USER)]
         )
         timeline_prompt = ChatPromptTemplate.from_messages(
             [SystemMessage(content=TIMELINE_SYSTEM), ("human", TIMELINE_USER)]
         )
         self._answer_chain: Runnable[dict[str, str], str] = answer_prompt | model | parser
-        self._condense_chain: Runnable[dict[str, str], str] = condense_prompt | model | parser
+        self._analysis_chain: Runnable[dict[str, str], Any] | None = None
+        try:  # response_format with a JSON schema (ChatOpenAI's default method)
+            self._analysis_chain = analysis_prompt | model.with_structured_output(Analysis)
+        except NotImplementedError:  # a given model without structured output: offline reading
+            log.info("%s has no structured output: questions are read offline", type(model))
         self._timeline_chain: Runnable[dict[str, str], str] = timeline_prompt | model | parser
 
-    def standalone(self, question: str, history: Sequence[Turn]) -> str:
-        """The model's standalone question; the offline reading when its reply is no
-        question (empty, or a chatty paragraph)."""
-        return self._condense(question, history) if history else question
+    def read(
+        self,
+        reading: FollowUp,
+        history: Sequence[Turn],
+        filters: SearchFilters,
+        sites: Sequence[str],
+    ) -> tuple[FollowUp, SearchFilters]:
+        """The offline reading with the model's checked and merged into it."""
+        return with_analysis(reading, self._analyse(reading.question, history), filters, sites)
 
     def compose(self, retrieval: Retrieval, filters: SearchFilters) -> Draft:
         """Answer from the retrieved passages, or say plainly that they don't."""
@@ -137,19 +147,25 @@ class LLMComposer(Composer):
         return self._finish(text, hits, topic)
 
     # --- steps -------------------------------------------------------------------------------
-    def _condense(self, question: str, history: Sequence[Turn]) -> str:
-        """Ask the model for a standalone question; fall back to the offline heuristic."""
+    def _analyse(self, question: str, history: Sequence[Turn]) -> Analysis | None:
+        """The model's reading of the question, or None (no structured output, or a failed
+        or malformed reply: the offline reading stands). An unreachable server is raised: no
+        answer can be written either, and auto mode answers offline at once."""
+        chain = self._analysis_chain
+        if chain is None:
+            return None
         lines = []
         for turn in history:
             lines += [f"User: {turn.question}", f"Assistant: {MARKER.sub('', turn.answer)}"]
-        inputs = {"history": "\n".join(lines), "question": question}
-        reply = self._call(lambda: self._condense_chain.invoke(inputs))
-        rewritten = next((line for line in reply.splitlines() if line.strip()), "")
-        rewritten = re.sub(r"^\s*(standalone question\s*:)?\s*", "", rewritten, flags=re.I)
-        rewritten = rewritten.strip().strip("\"'“”").strip()
-        if not rewritten or len(rewritten) > _MAX_QUESTION:
-            return condense(question, history)
-        return rewritten
+        inputs = {"history": "\n".join(lines) or "(none)", "question": question}
+        try:
+            reply = self._call(lambda: chain.invoke(inputs))
+        except LLMUnreachableError:
+            raise
+        except LLMError as exc:
+            log.warning("question analysis failed, read offline: %s", exc)
+            return None
+        return reply if isinstance(reply, Analysis) else None
 
     def _finish(self, text: str, hits: Sequence[Hit], question: str) -> Answer:
         """Check the model's markers and attach verified citations."""

@@ -6,7 +6,7 @@ once, to the stored outlet: by its name (any case, with or without a leading "Th
 the domain its articles are on. An outlet no article has, or a date range no article falls
 in, is one clear error naming the known outlets; searching nothing would only end in "The
 articles don't say.", which reads as if the articles had been searched.
-(`retrieval/news/outlets.py` reads an outlet named inside a question; this module reads the
+(`retrieval/search/outlets.py` reads an outlet named inside a question; this module reads the
 options.)
 """
 

@@ -2,8 +2,9 @@
 
 Everything downstream (sentence scoring, the composer, the news steps) reads this
 `Question` instead of the raw text. The closed-class grammar of English questions
-(wh-words, auxiliaries) is the one table here; what a question the grammar leaves open
-asks for ("What was the tram's price tag?", "Which politician...?", "Berth opening
+(wh-words, auxiliaries, and the pointers back at a conversation: "it", "there", "then",
+read by `retrieval/search/followup.py`) is the one table here; what a question the grammar
+leaves open asks for ("What was the tram's price tag?", "Which politician...?", "Berth opening
 year?") is read from its meaning by a model fitted on questions with known answers
 (`question_kinds`), not from a list of nouns.
 """
@@ -98,6 +99,23 @@ _TIMELINE = [
     )
 ]
 
+# --- pointers back at the conversation: what a follow-up refers to ----------------------
+#: Words that point back at the subject, place or time of the previous turns.
+_POINTER = re.compile(
+    r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then|"
+    r"the same|the other)\b",
+    re.IGNORECASE,
+)
+#: The pointers that stand for the subject itself (not its place or time).
+_PRONOUN = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her)\b", re.IGNORECASE)
+_POSSESSIVE = frozenset({"its", "their", "his", "her"})
+#: Pointers back at the time the conversation was about.
+_THEN = re.compile(
+    r"\b(then|back then|by then|at (?:the|that) (?:time|point|stage)|that (?:day|week|month)|"
+    r"meanwhile|in the meantime|around that time|at that moment)\b",
+    re.IGNORECASE,
+)
+
 #: The kind a question's meaning suggests (asked lazily: it needs the question's vector).
 Meaning = Callable[[], Kind]
 #: True for a word the stored articles use (so "hi" is chat, "bridge" a search).
@@ -139,6 +157,25 @@ def read(text: str, known: Known | None = None, meaning: Meaning | None = None) 
         recent=_RECENT.search(text) is not None,
         timeline=timeline_topic(text.strip()),
     )
+
+
+def points_back(text: str) -> bool:
+    """True when the question points back at the conversation ("it", "there", "then")."""
+    return _POINTER.search(text) is not None
+
+
+def subject_pronoun(text: str) -> tuple[int, int, bool] | None:
+    """The span of the first pronoun standing for the subject ("it", "its", "they"), and
+    whether it is possessive; None when there is none."""
+    found = _PRONOUN.search(text)
+    if found is None:
+        return None
+    return found.start(), found.end(), found.group().lower() in _POSSESSIVE
+
+
+def points_to_then(text: str) -> bool:
+    """True when the question points back at the time of the conversation ("then")."""
+    return _THEN.search(text) is not None
 
 
 def gives_reason(sentence: str) -> bool:

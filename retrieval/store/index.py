@@ -42,8 +42,8 @@ from retrieval.store.chroma import (
     open_collection,
 )
 from retrieval.store.embedders import Embedder, make_embedder
-from retrieval.store.entities import EntityTagger, SpacyTagger
-from retrieval.store.entity_store import EntityStore
+from retrieval.store.entities import NAME_LABELS, EntityTagger, SpacyTagger
+from retrieval.store.entity_store import EntityStore, Names
 from retrieval.store.fs import is_writable
 from retrieval.store.lexical import LexicalIndex
 from retrieval.store.settings import StoreSettings
@@ -167,6 +167,7 @@ class ArticleIndex:
         # up at 100k chunks, and neither changes until the generation does.
         self._search_cache: tuple[int, Collection | None, int] | None = None
         self._sites_cache: tuple[int, list[str]] | None = None
+        self._names_cache: tuple[int, Names] | None = None
         self._removing_cache: tuple[int, frozenset[str]] | None = None
         self._lexical_lock = threading.Lock()
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -258,6 +259,15 @@ class ArticleIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def names(self) -> Names:
+        """The names the stored articles' entities hold (people, organisations, places,
+        events...: "the Sallow Street Bridge"), looked up once per generation."""
+        generation = self.generation()
+        cached = self._names_cache
+        if cached is None or cached[0] != generation:
+            cached = self._names_cache = (generation, self.entities.names(NAME_LABELS))
+        return cached[1]
 
     def close(self) -> None:
         """Release the catalog connection and the embedder this index made."""

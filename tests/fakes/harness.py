@@ -243,13 +243,10 @@ def percentile(values: list[float], share: float) -> float:
 def librarian(body: Any) -> str:
     """A chat model for the town articles: cites the passage about the asked town's library.
 
-    A condense request gets the follow-up back (the questions stand alone); an answer
-    request gets "<the sentence with the number of books> [n]" from the passage whose title
-    names the town, or the refusal when no passage does.
+    An answer request gets "<the sentence with the number of books> [n]" from the passage
+    whose title names the town, or the refusal when no passage does.
     """
     user = str(body["messages"][-1]["content"])
-    if "Follow-up question:" in user:
-        return user.split("Follow-up question:", 1)[1].split("\n", 1)[0].strip()
     question = user.rsplit("Question:", 1)[-1]
     passages = re.findall(r'<passage id="(\d+)">\n\[\d+\] ([^\n]*)\n(.*?)\n</passage>', user, re.S)
     for number, header, text in passages:

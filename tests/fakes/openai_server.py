@@ -14,11 +14,18 @@ What it answers:
   what `chat_responder(body)` writes, if set, else `DEFAULT_CHAT_REPLY`), as one JSON
   completion, or as SSE chunks ending with
   ``data: [DONE]`` when the request says ``"stream": true``.
+* Structured output: a chat request with ``response_format`` (``json_schema``, as LangChain's
+  ``with_structured_output`` sends by default) gets the next object queued with
+  `enqueue_structured(...)` (else what `structured_responder(body)` gives, else ``{}``) as
+  its JSON content; one with ``tools`` gets it as the arguments of a call of the first tool
+  (``finish_reason: tool_calls``). A queued string is sent as it is (a malformed reply).
+  These requests are `structured_requests`; `chat_requests` are the others.
 * Anything scripted with `enqueue(...)`: each request takes the first queued
   `ScriptedResponse` whose `path` matches (or that has none), else gets the normal answer.
   `ScriptedResponse.error(429)`, `.error(500)`, `.error(401)`, `.slow(seconds)`,
   `.held(event)` (answers once the test sets the event), `.malformed()`, or any
-  status/body/headers/delay.
+  status/body/headers/delay. A scripted response is for a text chat request unless it says
+  ``structured=True`` (then only a structured request takes it).
 * `stream_delay`: seconds between streamed chunks (a model that writes slowly).
 
 Every request is recorded in `requests` (`RecordedRequest`: path, headers, parsed JSON).
@@ -92,6 +99,7 @@ class ScriptedResponse:
     headers: Mapping[str, str] = field(default_factory=dict)
     path: str | None = None
     hold: threading.Event | None = None
+    structured: bool = False  # for a structured-output chat request (else for the others)
 
     @classmethod
     def ok(cls, path: str | None = None) -> ScriptedResponse:
@@ -100,12 +108,17 @@ class ScriptedResponse:
 
     @classmethod
     def error(
-        cls, status: int, message: str = "scripted error", *, path: str | None = None
+        cls,
+        status: int,
+        message: str = "scripted error",
+        *,
+        path: str | None = None,
+        structured: bool = False,
     ) -> ScriptedResponse:
         """An OpenAI-style error body with `status`; retried by the client after 1 ms."""
         kinds = {401: "invalid_request_error", 429: "rate_limit_exceeded"}
         body = {"error": {"message": message, "type": kinds.get(status, "server_error")}}
-        return cls(status=status, body=body, headers=FAST_RETRY, path=path)
+        return cls(status, body, headers=FAST_RETRY, path=path, structured=structured)
 
     @classmethod
     def slow(cls, seconds: float, path: str | None = None) -> ScriptedResponse:
@@ -177,13 +190,20 @@ def _embeddings(server: FakeOpenAIServer, body: Any) -> Response:
     )
 
 
+def is_structured(body: Any) -> bool:
+    """True for a chat request that asks for structured output (a schema or tools)."""
+    return isinstance(body, dict) and bool(body.get("response_format") or body.get("tools"))
+
+
 def _chat_completions(server: FakeOpenAIServer, body: Any) -> Response:
     """``POST /v1/chat/completions`` as OpenAI answers it, with the next scripted reply."""
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return _error_response(400, "'model' and 'messages' are required")
-    text = server._next_chat_reply(body)
     model = str(body.get("model", "fake-chat"))
     head = {"id": "chatcmpl-fake", "created": int(time.time()), "model": model}
+    if is_structured(body):
+        return _structured_completion(server, body, head)
+    text = server._next_chat_reply(body)
     if not body.get("stream"):
         message = {"role": "assistant", "content": text}
         choice = {"index": 0, "message": message, "finish_reason": "stop"}
@@ -202,6 +222,29 @@ def _chat_completions(server: FakeOpenAIServer, body: Any) -> Response:
     if server.stream_delay:
         return _slow_sse(server, chunks)
     return sse_response(chunks)
+
+
+def _structured_completion(
+    server: FakeOpenAIServer, body: dict[str, Any], head: dict[str, Any]
+) -> Response:
+    """The next structured reply: JSON content, or the arguments of a tool call."""
+    reply = server._next_structured_reply(body)
+    content = reply if isinstance(reply, str) else json.dumps(reply)
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    finish = "stop"
+    tools = body.get("tools") or []
+    if tools and not body.get("response_format"):
+        name = str(tools[0].get("function", {}).get("name", "tool"))
+        call = {"id": "call_fake", "type": "function"}
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{**call, "function": {"name": name, "arguments": content}}],
+        }
+        finish = "tool_calls"
+    choice = {"index": 0, "message": message, "finish_reason": finish}
+    usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    return JSONResponse({**head, "object": "chat.completion", "choices": [choice], "usage": usage})
 
 
 def _slow_sse(server: FakeOpenAIServer, chunks: list[dict[str, Any]]) -> StreamingResponse:
@@ -241,6 +284,9 @@ class FakeOpenAIServer:
         self.embed = embed
         #: Writes the reply to a chat request (its JSON body) when none is queued.
         self.chat_responder: Callable[[Any], str] | None = None
+        #: Gives the reply to a structured-output request when none is queued.
+        self.structured_responder: Callable[[Any], Any] | None = None
+        self._structured_replies: list[Any] = []
         self.requests: list[RecordedRequest] = []
         self._queue: list[ScriptedResponse] = []
         self._chat_replies: list[str] = []
@@ -275,6 +321,18 @@ class FakeOpenAIServer:
         with self._lock:
             self._chat_replies.extend(replies)
 
+    def enqueue_structured(self, *replies: Any) -> None:
+        """Queue what the next structured-output requests answer with, in order: an object
+        (sent as JSON) or a string (sent as it is: a malformed reply)."""
+        with self._lock:
+            self._structured_replies.extend(replies)
+
+    def _next_structured_reply(self, body: Any) -> Any:
+        with self._lock:
+            if self._structured_replies:
+                return self._structured_replies.pop(0)
+        return self.structured_responder(body) if self.structured_responder else {}
+
     def _next_chat_reply(self, body: Any) -> str:
         with self._lock:
             if self._chat_replies:
@@ -283,8 +341,13 @@ class FakeOpenAIServer:
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
-        """The recorded ``/v1/chat/completions`` requests, oldest first."""
-        return self.requests_to("/v1/chat/completions")
+        """The recorded ``/v1/chat/completions`` requests for text, oldest first."""
+        return [r for r in self.requests_to("/v1/chat/completions") if not is_structured(r.json)]
+
+    @property
+    def structured_requests(self) -> list[RecordedRequest]:
+        """The recorded chat requests for structured output (a schema or tools)."""
+        return [r for r in self.requests_to("/v1/chat/completions") if is_structured(r.json)]
 
     @property
     def pending(self) -> int:
@@ -298,9 +361,11 @@ class FakeOpenAIServer:
 
     # -- serving --------------------------------------------------------------------------
 
-    def _next_scripted(self, path: str) -> ScriptedResponse | None:
+    def _next_scripted(self, path: str, structured: bool) -> ScriptedResponse | None:
         with self._lock:
             for index, scripted in enumerate(self._queue):
+                if scripted.structured != structured:
+                    continue
                 if scripted.path is None or scripted.path == path:
                     return self._queue.pop(index)
         return None
@@ -320,7 +385,8 @@ class FakeOpenAIServer:
         self.requests.append(
             RecordedRequest(request.method, request.url.path, dict(request.headers), body)
         )
-        scripted = self._next_scripted(request.url.path) or ScriptedResponse()
+        structured = request.url.path == "/v1/chat/completions" and is_structured(body)
+        scripted = self._next_scripted(request.url.path, structured) or ScriptedResponse()
         if scripted.delay:
             await self._sleep(scripted.delay)
         while scripted.hold is not None and not scripted.hold.is_set():

@@ -62,6 +62,15 @@ def named_outlet(question: str, sites: Iterable[str]) -> Outlet | None:
     return None
 
 
+def site_named(name: str, sites: Iterable[str]) -> str | None:
+    """The stored site that `name` is (its name with or without "The", or its domain, in any
+    case), or None: a model's reading of the outlet is kept only if the index has it."""
+    wanted = _bare(name.strip()).lower()
+    if not wanted:
+        return None
+    return next((s for s in sites if s and _bare(s).lower() == wanted), None)
+
+
 def _bare(site: str) -> str:
     """The site's name without a leading "The" (so "the Harbour Ledger" and "Harbour
     Ledger" both name "The Harbour Ledger")."""
