@@ -27,6 +27,7 @@ from datetime import date
 from retrieval.answer.base import Answerer, Composer, Draft
 from retrieval.answer.fallback import OfflineFallback
 from retrieval.answer.offline import OfflineComposer
+from retrieval.answer.prompts import GREETING
 from retrieval.answer.settings import AnswerSettings
 from retrieval.news import steps
 from retrieval.news.retriever import NewsRetriever
@@ -39,7 +40,7 @@ from retrieval.news.timeline import (
 )
 from retrieval.search.followup import FollowUp, Lexicon, follow_up
 from retrieval.search.outlets import might_name_outlet, named_outlet
-from retrieval.search.question import read, timeline_topic
+from retrieval.search.question import Kind, read, timeline_topic
 from retrieval.search.retriever import HybridRetriever, Mode
 from retrieval.search.scoring import FUNCTION_WORDS, stems
 from retrieval.store.index import ArticleIndex
@@ -53,6 +54,7 @@ class _Asked:
     text: str
     filters: SearchFilters
     timeline: str | None = None  # the topic, when it asks for a timeline
+    chat: bool = False  # "hi", "thanks": nothing to search
 
 
 class Pipeline(Answerer):
@@ -78,6 +80,8 @@ class Pipeline(Answerer):
     ) -> Answer:
         """Answer from the articles, or say plainly that they don't."""
         asked = self._read(question, history, filters)
+        if asked.chat:
+            return _greeting(asked)
         if asked.timeline is not None:
             return self._timeline(asked.timeline, asked.filters)
         retrieval = self.retriever.retrieve(asked.text, asked.filters)
@@ -88,8 +92,12 @@ class Pipeline(Answerer):
     ) -> Iterator[str | Answer]:
         """The composer's pieces as they are written, then the finished answer."""
         asked = self._read(question, history, filters)
-        if asked.timeline is not None:
-            answer = self._timeline(asked.timeline, asked.filters)
+        if asked.chat or asked.timeline is not None:
+            answer = (
+                _greeting(asked)
+                if asked.chat
+                else self._timeline(asked.timeline or "", asked.filters)
+            )
             yield answer.text
             yield answer
             return
@@ -118,6 +126,8 @@ class Pipeline(Answerer):
         recent = self._recent(history)
         scoped = filters or SearchFilters(k=self.top_k)
         index = self.retriever.index
+        if self.retriever.read(question).kind is Kind.CHAT:
+            return _Asked(question.strip(), scoped, chat=True)
         if self.news:
             question, scoped = self._scope(question, recent, scoped)
             topic = timeline_topic(question.strip())
@@ -176,6 +186,11 @@ class Pipeline(Answerer):
     def _finish(self, draft: Draft, filters: SearchFilters) -> Answer:
         answer = steps.finish(draft, self.retriever.index) if self.news else draft.answer
         return _searched(answer, filters)
+
+
+def _greeting(asked: _Asked) -> Answer:
+    """The answer to a greeting: what to ask (front ends add their help)."""
+    return _searched(Answer(GREETING, (), False, asked.text), asked.filters)
 
 
 def _within(filters: SearchFilters, window: tuple[date, date] | None) -> SearchFilters:

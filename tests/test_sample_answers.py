@@ -17,6 +17,7 @@ from bot.settings import Settings
 from ingest import ingest_articles
 from ingest.sources import load_sources
 from retrieval.answer.base import Answerer
+from retrieval.answer.prompts import GREETING
 from retrieval.pipeline import make_answerer
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer, Article, Turn
@@ -150,3 +151,14 @@ def test_the_topic_is_carried_over_several_turns(samples: Answerer) -> None:
     answer = samples.answer("How many vehicles a day used it?", history)
     assert "Sallow Street Bridge" in answer.question
     _leads_with(answer, "11,000")
+
+
+@pytest.mark.parametrize("said", ["hi", "Thanks!", "hello there"])
+def test_a_greeting_is_greeted_not_refused(samples: Answerer, said: str) -> None:
+    answer = samples.answer(said)
+    assert answer.text == GREETING and not answer.found and not answer.citations
+
+
+def test_a_greeting_with_a_question_is_answered(samples: Answerer) -> None:
+    answer = samples.answer("hi, when will the Sallow Street Bridge reopen?")
+    assert answer.found and answer.text != GREETING

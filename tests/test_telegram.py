@@ -142,6 +142,16 @@ async def test_private_question_gets_cited_html_answer(
     }  # fmt: skip
 
 
+async def test_a_greeting_gets_a_greeting_and_the_help_command(
+    bot: BotApplication,
+    telegram_server: FakeTelegramServer,
+) -> None:
+    telegram_server.private_message("hi")
+    [text] = await reply_to(telegram_server, 42)
+    assert text.startswith("Hello!") and "/help" in text
+    assert "don't say" not in text  # not a refusal
+
+
 async def test_hostile_article_text_is_escaped(
     bot: BotApplication,
     telegram_server: FakeTelegramServer,

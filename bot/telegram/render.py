@@ -12,10 +12,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from bot.cli.render import also_ran_line, earlier_citation, render_answer, scope_note
+from retrieval.answer.prompts import GREETING
 from retrieval.news.datelines import outlet, published_label
 from retrieval.types import Answer, Citation
 
@@ -95,8 +96,16 @@ def is_web_url(url: str, max_escaped: int = _URL_MAX) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and fits
 
 
+def _with_help(answer: Answer) -> Answer:
+    """A greeting says where the commands are."""
+    if answer.text != GREETING:
+        return answer
+    return replace(answer, text=f"{answer.text} Send /help to see what I can do.")
+
+
 def answer_blocks(answer: Answer) -> list[Block]:
     """The answer's paragraphs, then each source line followed by its quote."""
+    answer = _with_help(answer)
     text = sendable(answer.text).strip()
     blocks = [Block(p) for p in re.split(r"\n\s*\n", text) if p.strip()]
     if not blocks:
@@ -132,6 +141,7 @@ def render_html(answer: Answer, limit: int = LIMIT) -> list[str]:
 
 def render_plain(answer: Answer, limit: int = LIMIT) -> list[str]:
     """The same answer as plain text (for when Telegram refuses the HTML)."""
+    answer = _with_help(answer)
     text = render_answer(answer).strip() or "(empty answer)"
     return split_plain(f"{answer.notice}\n\n{text}" if answer.notice else text, limit)
 

@@ -15,6 +15,10 @@ from collections.abc import Sequence
 from retrieval.types import Hit
 
 REFUSAL = "The articles don't say."
+#: The answer to "hi" or "thanks": not a question to search (`Kind.CHAT`).
+GREETING = (
+    "Hello! Ask me a question about the articles, and I'll answer with the passages it comes from."
+)
 
 #: System prompt of the answer chain. Passage numbers are the only citations it may use.
 ANSWER_SYSTEM = f"""\
