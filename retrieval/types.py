@@ -219,13 +219,6 @@ class Answer:
     # articles directly"): how it was answered, when that is not the configured way.
     notice: str | None = None
 
-    def quotes_shown(self, citation: Citation) -> bool:
-        """True when the answer's text already shows this citation's quote (front ends then
-        list the source without printing the quote a second time)."""
-        from retrieval.answer.prompts import defang_markers  # it imports this module
-
-        return bool(citation.quote) and defang_markers(citation.quote) in self.text
-
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of `articlebot ask --json`."""
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from retrieval.answer.prompts import quotes_shown
 from retrieval.news.datelines import dateline, day_label
 from retrieval.types import Answer, Appearance, Citation
 
@@ -45,7 +46,7 @@ def render_sources(answer: Answer) -> str:
         first = earlier_citation(answer, c)
         if first is not None:
             lines.append(f"[{c.n}] the same article as [{first}]")
-            if not answer.quotes_shown(c):
+            if not quotes_shown(answer, c):
                 lines.append(f'    "{c.quote}"')
             continue
         lines.append(source_line(c))
@@ -53,7 +54,7 @@ def render_sources(answer: Answer) -> str:
             lines.append(f"    {c.article.url}")
         if c.also_ran:
             lines.append(f"    {also_ran_line(c.also_ran)}")
-        if not answer.quotes_shown(c):
+        if not quotes_shown(answer, c):
             lines.append(f'    "{c.quote}"')
     return "\n".join(lines)
 

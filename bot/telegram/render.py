@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from bot.cli.render import also_ran_line, earlier_citation, render_answer, scope_note
-from retrieval.answer.prompts import GREETING
+from retrieval.answer.prompts import GREETING, quotes_shown
 from retrieval.news.datelines import outlet, published_label
 from retrieval.types import Answer, Citation
 
@@ -127,7 +127,7 @@ def answer_blocks(answer: Answer) -> list[Block]:
                 if c.also_ran:
                     also = sendable(also_ran_line(c.also_ran))
                     blocks.append(Block(also, "<i>", "</i>", glue="\n"))
-            if answer.quotes_shown(c):
+            if quotes_shown(answer, c):
                 continue  # the answer's text already quotes it
             quote = sendable(c.quote).strip() or "…"
             blocks.append(Block(quote, "<blockquote expandable>", "</blockquote>", glue="\n"))

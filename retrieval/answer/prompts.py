@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from retrieval.types import Hit
+from retrieval.types import Answer, Citation, Hit
 
 REFUSAL = "The articles don't say."
 #: The answer to "hi" or "thanks": not a question to search (`Kind.CHAT`).
@@ -188,3 +188,9 @@ def renumber_markers(text: str, numbers: dict[int, int]) -> str:
 def defang_markers(text: str) -> str:
     """Write marker-like text that is not a citation ("[7]" in an article) as "(7)"."""
     return MARKER.sub(lambda m: f"{m.group(1)}({m.group(2)})", text)
+
+
+def quotes_shown(answer: Answer, citation: Citation) -> bool:
+    """True when the answer's text already shows this citation's quote (front ends then
+    list the source without printing the quote a second time)."""
+    return bool(citation.quote) and defang_markers(citation.quote) in answer.text
