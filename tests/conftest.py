@@ -7,7 +7,10 @@ one line in the summary saying how many and why; under `CI=true` they run and fa
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,6 +45,47 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
 def settings(tmp_path: Path) -> Settings:
     """Settings for an isolated index under the test's temporary directory."""
     return Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+
+
+def _ingested(root: Path, source: Path) -> Path:
+    """A data directory as `articlebot ingest SOURCE` leaves it: the real command in a child
+    process, default settings, a clean environment."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_PREFIXES)}
+    env["XDG_CONFIG_HOME"] = str(root / "config")
+    data_dir = root / "data"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--data-dir", str(data_dir), "ingest", str(source)]
+        + ["--json"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["failed"] == 0 and report["added"] > 0, report
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def ingested_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path, Path], Path]:
+    """`ingested_copy(SOURCE, DATA_DIR)` makes DATA_DIR a data directory as `articlebot
+    ingest SOURCE` leaves it, and returns it.
+
+    Each SOURCE is ingested once per session, into a template no test uses in place; every
+    caller gets its own copy (even `ask` may write, its BM25 index), so none sees another's
+    changes. Copying takes milliseconds, ingesting again seconds. Tests of `ingest` itself
+    still run it."""
+    templates: dict[Path, Path] = {}
+
+    def copy(source: Path, data_dir: Path) -> Path:
+        if source not in templates:
+            templates[source] = _ingested(tmp_path_factory.mktemp("ingested"), source)
+        shutil.copytree(templates[source], data_dir, symlinks=True)
+        return data_dir
+
+    return copy
 
 
 # -- tests that need ../shared/data ------------------------------------------------------------

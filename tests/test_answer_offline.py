@@ -6,7 +6,7 @@ article (`../shared/data`, not shipped) are marked `shared_data`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -42,9 +42,13 @@ def built_index(data_dir: Path, *sources: Path) -> ArticleIndex:
 
 
 @pytest.fixture(scope="module")
-def samples_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArticleIndex]:
-    """The sample articles the repository ships."""
-    index = built_index(tmp_path_factory.mktemp("samples"), SAMPLES_DIR / "articles")
+def samples_index(
+    tmp_path_factory: pytest.TempPathFactory, ingested_copy: Callable[[Path, Path], Path]
+) -> Iterator[ArticleIndex]:
+    """The sample articles the repository ships (as `ingest` indexes them; this module's copy)."""
+    data_dir = ingested_copy(SAMPLES_DIR / "articles", tmp_path_factory.mktemp("samples") / "data")
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    index = ArticleIndex(settings, must_exist=True)
     yield index
     index.close()
 

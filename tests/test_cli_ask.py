@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,10 @@ def ask_json(data_dir: Path, question: str, *args: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ask") / "data"
-    assert run("ingest", str(SAMPLES_DIR / "articles"), data_dir=path).exit_code == 0
-    return path
+def data_dir(
+    tmp_path_factory: pytest.TempPathFactory, ingested_copy: Callable[[Path, Path], Path]
+) -> Path:
+    return ingested_copy(SAMPLES_DIR / "articles", tmp_path_factory.mktemp("ask") / "data")
 
 
 def test_ask_prints_answer_and_sources(data_dir: Path) -> None:

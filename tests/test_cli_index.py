@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,11 @@ def run(*args: str, data_dir: Path) -> Result:
 
 
 @pytest.fixture(scope="module")
-def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sample_index(
+    tmp_path_factory: pytest.TempPathFactory, ingested_copy: Callable[[Path, Path], Path]
+) -> Path:
     """One index of the sample articles, shared by the read-only tests."""
-    data_dir = tmp_path_factory.mktemp("samples") / "data"
-    result = run("ingest", str(ARTICLES), "--json", data_dir=data_dir)
-    assert result.exit_code == 0, result.output
-    return data_dir
+    return ingested_copy(ARTICLES, tmp_path_factory.mktemp("samples") / "data")
 
 
 def test_ingest_samples_reports_every_article(tmp_path: Path) -> None:
@@ -89,9 +89,8 @@ def test_list_and_stats(sample_index: Path) -> None:
     assert "2026-03-02 to 2026-03-19" in human and "chunks" in human
 
 
-def test_remove_by_url(tmp_path: Path) -> None:
-    data_dir = tmp_path / "d"
-    run("ingest", str(ARTICLES), data_dir=data_dir)
+def test_remove_by_url(tmp_path: Path, ingested_copy: Callable[[Path, Path], Path]) -> None:
+    data_dir = ingested_copy(ARTICLES, tmp_path / "d")
     url = "https://northgatecourier.example/news/2026/03/10/sallow-street-bridge-contract"
     listed = json.loads(run("list", "--json", data_dir=data_dir).stdout)
     assert url in {a["url"] for a in listed}

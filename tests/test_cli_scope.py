@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,10 @@ def run(*args: str, data_dir: Path, columns: int = 80) -> Result:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("scope") / "data"
-    assert run("ingest", str(SAMPLES_DIR / "articles"), data_dir=path).exit_code == 0
-    return path
+def data_dir(
+    tmp_path_factory: pytest.TempPathFactory, ingested_copy: Callable[[Path, Path], Path]
+) -> Path:
+    return ingested_copy(SAMPLES_DIR / "articles", tmp_path_factory.mktemp("scope") / "data")
 
 
 @pytest.mark.parametrize("site", ["valleywire.example", "Valley Wire", "the valley wire"])
@@ -109,9 +110,10 @@ def test_list_prints_every_id_whole(data_dir: Path, columns: int) -> None:
     assert "…" not in out
 
 
-def test_remove_takes_an_id_copied_from_list_at_80_columns(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    assert run("ingest", str(SAMPLES_DIR / "articles"), data_dir=data_dir).exit_code == 0
+def test_remove_takes_an_id_copied_from_list_at_80_columns(
+    tmp_path: Path, ingested_copy: Callable[[Path, Path], Path]
+) -> None:
+    data_dir = ingested_copy(SAMPLES_DIR / "articles", tmp_path / "data")
     out = run("list", data_dir=data_dir, columns=80).stdout
     lines = out.splitlines()
     # The line after the Northgate Courier article's, as a person would copy it.

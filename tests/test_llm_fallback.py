@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,13 +42,10 @@ def closed_port(monkeypatch: pytest.MonkeyPatch) -> int:
 
 
 @pytest.fixture(scope="module")
-def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("fallback") / "data"
-    ingest = CliRunner().invoke(
-        main, ["--data-dir", str(path), "ingest", str(SAMPLES_DIR / "articles")]
-    )
-    assert ingest.exit_code == 0, ingest.output
-    return path
+def sample_dir(
+    tmp_path_factory: pytest.TempPathFactory, ingested_copy: Callable[[Path, Path], Path]
+) -> Path:
+    return ingested_copy(SAMPLES_DIR / "articles", tmp_path_factory.mktemp("fallback") / "data")
 
 
 def ask(data_dir: Path, port: int, *args: str, answerer: str | None = None) -> Result:

@@ -8,7 +8,7 @@ one is answered right it fails until its mark is removed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,8 +36,15 @@ def _answerer(data_dir: Path, *sources: Path) -> Iterator[Answerer]:
 
 
 @pytest.fixture(scope="module")
-def samples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answerer]:
-    yield from _answerer(tmp_path_factory.mktemp("samples"), SAMPLES_DIR / "articles")
+def samples(
+    tmp_path_factory: pytest.TempPathFactory, ingested_copy: Callable[[Path, Path], Path]
+) -> Iterator[Answerer]:
+    """The sample articles as `ingest` indexes them (this module's copy)."""
+    data_dir = ingested_copy(SAMPLES_DIR / "articles", tmp_path_factory.mktemp("samples") / "data")
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    index = ArticleIndex(settings, must_exist=True)
+    yield make_answerer(settings, index)
+    index.close()
 
 
 @pytest.fixture(scope="module")
