@@ -164,6 +164,22 @@ def test_news_spellings_of_dates_and_amounts_meet_the_questions_spellings(
     assert any(any(ch.isdigit() for ch in s) for s in shared), shared  # the figure itself
 
 
+@pytest.mark.parametrize(
+    ("asked", "written"),
+    [
+        ("What did the Iraqi prime minister say?", "Iraq's prime minister condemned the strike."),
+        ("What did Chinese officials say?", "Officials in China declined to comment."),
+        ("Who met the French president?", "The president of France met the envoy."),
+    ],
+)
+def test_a_demonym_meets_its_country_s_name(asked: str, written: str) -> None:
+    decoy = "The prime minister of the harbour board said officials met on Monday."
+    lexical = LexicalIndex.build([("news", 0), ("decoy", 0)], [written, decoy])
+    found = lexical.search(asked, k=2)
+    assert found and found[0][0] == ("news", 0)
+    assert set(analyze("Iraq")) == set(analyze("Iraq's")) < set(analyze("Iraqi"))
+
+
 def test_an_index_saved_by_another_analyzer_is_not_loaded(tmp_path: Path) -> None:
     lexical = LexicalIndex.build([("a", 0)], ["The Sallow Street Bridge closed on Jan. 4."])
     lexical.save(tmp_path / "bm25", generation=3)
