@@ -51,7 +51,8 @@ from retrieval.pipeline import make_answerer  # noqa: E402
 from retrieval.search.retriever import HybridRetriever, Mode  # noqa: E402
 from retrieval.store.embedders import TokenStates  # noqa: E402
 from retrieval.store.embedders.onnx import OnnxEmbedder  # noqa: E402
-from retrieval.store.entities import Entity, SpacyTagger  # noqa: E402
+from retrieval.store.entities import NAME_LABELS, Entity, SpacyTagger  # noqa: E402
+from retrieval.store.entity_store import Names  # noqa: E402
 from retrieval.store.index import embedding_text  # noqa: E402
 from retrieval.store.lexical import LexicalIndex  # noqa: E402
 from retrieval.types import Article, Chunk, SearchFilters  # noqa: E402
@@ -158,6 +159,16 @@ class _Entities:
     def of(self, article_ids: Sequence[str]) -> dict[str, list[Entity]]:
         return {i: self.spans[i] for i in article_ids if i in self.spans}
 
+    def names(self, labels: Sequence[str], articles: dict[str, Article]) -> Names:
+        """As `EntityStore.names`: each name with the number of articles naming it."""
+        named: dict[str, set[str]] = {}
+        for article_id, spans in self.spans.items():
+            text = articles[article_id].text
+            for e in spans:
+                if e.label in labels:
+                    named.setdefault(text[e.start : e.end], set()).add(article_id)
+        return Names({name: len(ids) for name, ids in named.items()})
+
 
 class MemIndex:
     """What the retriever needs of an `ArticleIndex`, held in memory."""
@@ -189,6 +200,9 @@ class MemIndex:
 
     def generation(self) -> int:
         return 0
+
+    def names(self) -> Names:
+        return self.entities.names(NAME_LABELS, self.catalog.articles)
 
     def sites(self) -> list[str]:
         return sorted({a.site for a in self.catalog.articles.values() if a.site})

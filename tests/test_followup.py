@@ -37,6 +37,7 @@ NAMES = Names(
         "Linnea Sorvald": 1,
         "Valley Wire": 1,  # an outlet named in a text: never a topic
         "Eastmere County Council": 2,
+        "Anwen Price-Lisle": 1,  # a surname that is also a common noun
     }
 )
 VOCABULARY = {"bridge", "cost", "chief", "plant", "job", "reopen", "contract", "according"}
@@ -83,6 +84,14 @@ def test_a_follow_up_that_points_back_carries_the_topic(question: str, standalon
     reading = read(question, CORVANE_Q)
     assert reading.standalone == standalone
     assert reading.topic == ("Corvane Materials",)
+
+
+def test_a_common_noun_that_only_begins_a_name_is_no_subject() -> None:
+    # "price" begins "Price-Lisle" but heads no name: the question still points back
+    reading = read("Why did the price go up?", BRIDGE_Q)
+    assert reading.standalone == "Why did the price go up? Sallow Street Bridge"
+    # "the council" heads "Eastmere County Council": it names its own subject
+    assert read("What did the council say?", BRIDGE_Q).topic == ()
 
 
 def test_the_topic_is_carried_over_several_turns_newest_first() -> None:

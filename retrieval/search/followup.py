@@ -201,13 +201,15 @@ def date_window(question: str, history: Sequence[Turn]) -> tuple[date, date] | N
 
 
 def _names(word: str, lexicon: Lexicon) -> bool:
-    """True when the word is part of a name: one the articles use in names, or a
-    capitalised word they never use."""
+    """True when the word is part of a name: a capitalised word the articles use in names
+    (or never use at all), or a lower-case one that ends a name (its head noun)."""
     content = stems(word, FUNCTION_WORDS)
     if not content:
         return False
-    if all(lexicon.names.has_word(s) for s in content):
+    if word[:1].isupper() and all(lexicon.names.has_word(s) for s in content):
         return True
+    if word[:1].islower() and all(lexicon.names.has_head(s) for s in content):
+        return True  # "the bridge": the head of a name the articles use
     known = lexicon.known
     return known is not None and word[:1].isupper() and not known(word)
 

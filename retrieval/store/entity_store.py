@@ -98,10 +98,14 @@ class Names:
     def __init__(self, counts: Mapping[str, int] | Callable[[], Mapping[str, int]]) -> None:
         self._counts = counts
         self._index: tuple[dict[str, list[_Name]], set[frozenset[str]]] | None = None
+        self._heads: set[str] | None = None
+
+    def _names(self) -> Mapping[str, int]:
+        return self._counts() if callable(self._counts) else self._counts
 
     def _indexed(self) -> tuple[dict[str, list[_Name]], set[frozenset[str]]]:
         if self._index is None:
-            counts = self._counts() if callable(self._counts) else self._counts
+            counts = self._names()
             by_stem: dict[str, list[_Name]] = {}
             exact: set[frozenset[str]] = set()
             for name, count in counts.items():
@@ -117,6 +121,14 @@ class Names:
     def has_word(self, stem: str) -> bool:
         """True when some name has a word with this stem."""
         return stem in self._indexed()[0]
+
+    def has_head(self, stem: str) -> bool:
+        """True when some name ends in a word with this stem: an English name's last word
+        is its head ("bridge" of "Sallow Street Bridge"), so a common noun that only
+        begins a name ("price" of "Price-Lisle") does not stand for it."""
+        if self._heads is None:
+            self._heads = {words[-1] for words in map(analyze, self._names()) if words}
+        return stem in self._heads
 
     def fuller(self, phrase: str) -> list[tuple[str, int]]:
         """The names that hold every word of `phrase` and more ("Sallow Street Bridge" for
