@@ -9,6 +9,7 @@ import ingest
 import retrieval
 from bot.settings import Settings, env_example, env_name
 from tests.conftest import REPO_ROOT
+from tests.demonym_data import rendered
 
 ALLOWED = {
     "retrieval": {"retrieval"},
@@ -64,3 +65,8 @@ def test_readme_opens_with_the_two_commands() -> None:
     for script in ("demo", "test", "setup", "check-install"):
         assert (REPO_ROOT / "scripts" / script).stat().st_mode & 0o111
     assert Path(REPO_ROOT / "samples" / "articles").is_dir()
+
+
+def test_the_shipped_demonyms_are_countryinfo_s() -> None:
+    shipped = REPO_ROOT / "retrieval" / "store" / "demonyms.json"
+    assert shipped.read_text(encoding="utf-8") == rendered(), "regenerate: scripts/gen-demonyms"

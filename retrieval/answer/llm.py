@@ -97,7 +97,7 @@ class LLMComposer(Composer):
         self._analysis_chain: Runnable[dict[str, str], Any] | None = None
         try:  # response_format with a JSON schema (ChatOpenAI's default method)
             self._analysis_chain = analysis_prompt | model.with_structured_output(Analysis)
-        except NotImplementedError:  # a given model without structured output: offline reading
+        except NotImplementedError:  # LangChain's answer for a chat model that can't: read offline
             log.info("%s has no structured output: questions are read offline", type(model))
         self._timeline_chain: Runnable[dict[str, str], str] = timeline_prompt | model | parser
 

@@ -48,7 +48,7 @@ MAX_QUESTION = 500  # a longer "standalone question" from a model is a chatty mo
 
 # A word (letters, then letters, digits, apostrophes, dots or hyphens) or a number.
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*|\d[\d,.]*")
-_JOINER = frozenset({"of"})  # "University of Fenwold" is one name
+_JOINER = frozenset({"of"})  # English names join their parts with "of": "Bank of England"
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
