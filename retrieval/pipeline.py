@@ -80,10 +80,9 @@ class Pipeline(Answerer):
     ) -> Answer:
         """Answer from the articles, or say plainly that they don't."""
         asked = self._read(question, history, filters)
-        if asked.chat:
-            return _greeting(asked)
-        if asked.timeline is not None:
-            return self._timeline(asked.timeline, asked.filters)
+        unsearched = self._unsearched(asked)
+        if unsearched is not None:
+            return unsearched
         retrieval = self.retriever.retrieve(asked.text, asked.filters)
         return self._finish(self.composer.compose(retrieval, asked.filters), asked.filters)
 
@@ -92,14 +91,10 @@ class Pipeline(Answerer):
     ) -> Iterator[str | Answer]:
         """The composer's pieces as they are written, then the finished answer."""
         asked = self._read(question, history, filters)
-        if asked.chat or asked.timeline is not None:
-            answer = (
-                _greeting(asked)
-                if asked.chat
-                else self._timeline(asked.timeline or "", asked.filters)
-            )
-            yield answer.text
-            yield answer
+        unsearched = self._unsearched(asked)
+        if unsearched is not None:
+            yield unsearched.text
+            yield unsearched
             return
         retrieval = self.retriever.retrieve(asked.text, asked.filters)
         for piece in self.composer.stream(retrieval, asked.filters):
@@ -119,6 +114,14 @@ class Pipeline(Answerer):
         return self._timeline(self._in_context(asked, recent), scoped)
 
     # --- steps -----------------------------------------------------------------------------
+    def _unsearched(self, asked: _Asked) -> Answer | None:
+        """The answers that are not the composer's: a greeting, a timeline."""
+        if asked.chat:
+            return _greeting(asked)
+        if asked.timeline is not None:
+            return self._timeline(asked.timeline, asked.filters)
+        return None
+
     def _read(
         self, question: str, history: Sequence[Turn], filters: SearchFilters | None
     ) -> _Asked:
