@@ -18,7 +18,6 @@ from retrieval.answer.base import Draft
 from retrieval.answer.citations import make_citation
 from retrieval.news import conflicts
 from retrieval.news.datelines import attributed, with_as_of
-from retrieval.news.stories import Stories
 from retrieval.news.syndication import CopyFinder, merge_syndicated, merged
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Answer
@@ -32,9 +31,13 @@ def finish(draft: Draft, index: ArticleIndex) -> Answer:
     finder = CopyFinder(index)
     anchor = answer.citations[0].article
     answer = merge_syndicated(answer, finder)
-    stories = Stories(index.entities, index.lexical())
+    stories = index.stories.of([anchor.id, *(hit.article.id for hit in retrieval.hits)])
+    story = stories.get(anchor.id, anchor.id)
     disagreement = conflicts.find(
-        answer.question, retrieval.hits, index.lexical(), lambda a: stories.same(anchor, a)
+        answer.question,
+        retrieval.hits,
+        index.lexical(),
+        lambda a: a.id == anchor.id or stories.get(a.id) == story,
     )
     if draft.written:
         if disagreement is not None:

@@ -47,6 +47,7 @@ from retrieval.store.entity_store import EntityStore, Names
 from retrieval.store.fs import is_writable
 from retrieval.store.lexical import LexicalIndex
 from retrieval.store.settings import StoreSettings
+from retrieval.store.stories import StoryStore
 from retrieval.types import Article, Chunk
 
 if TYPE_CHECKING:  # LangChain's Chroma wrapper is only needed for writing: import it then
@@ -159,6 +160,7 @@ class ArticleIndex:
             settings.catalog_path, busy_timeout=settings.busy_timeout, read_only=self.read_only
         )
         self.entities = EntityStore(self.catalog)
+        self.stories = StoryStore(self.catalog)
         self._tagger = tagger
         self._embedder = embedder
         self._owns_embedder = embedder is None  # made here from settings: closed here
@@ -335,6 +337,7 @@ class ArticleIndex:
             self._bump_generation()
             self._index([s.article for s in pending[start : start + 32]])
         self._tag_untagged()
+        self._group_ungrouped()
         return [
             UpsertOutcome(s.article.id, "resumed", s.chunk_count, s.article.title) for s in pending
         ]
@@ -361,14 +364,27 @@ class ArticleIndex:
         if untagged:
             self._bump_generation()
 
+    def _group_ungrouped(self) -> None:
+        """Put articles stored before stories existed into their stories."""
+        ungrouped = self.stories.ungrouped()
+        for start in range(0, len(ungrouped), 32):
+            found = self.catalog.get_many(ungrouped[start : start + 32])
+            entities = self.entities.of(list(found))
+            self.stories.assign([(a, entities.get(a.id, [])) for a in found.values()])
+        if ungrouped:
+            self._bump_generation()
+
     def _tag(self, articles: Sequence[Article]) -> None:
-        """Find and store the named entities of those articles the tagger hasn't tagged."""
+        """Find and store the named entities of those articles the tagger hasn't tagged,
+        and put them in their stories (which the entities decide)."""
         model = self.tagger.model_id
         done = self.entities.tagged([a.id for a in articles], model)
         todo = [a for a in articles if a.id not in done]
         if todo:
             found = self.tagger.tag([a.text for a in todo])
-            self.entities.put(model, [(a.id, e) for a, e in zip(todo, found, strict=True)])
+            tagged = list(zip(todo, found, strict=True))
+            self.entities.put(model, [(a.id, e) for a, e in tagged])
+            self.stories.assign(tagged)
 
     def _index(self, articles: Sequence[Article]) -> None:
         from langchain_core.documents import Document

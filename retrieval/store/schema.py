@@ -86,6 +86,22 @@ MIGRATIONS = (
             " model TEXT NOT NULL)",
         ),
     ),
+    Migration(
+        3,
+        "stories: the names each article gives (people, organisations, places, events) and"
+        " the story each article was grouped into when it was stored, so news steps compare"
+        " reports of one story only and a story told again is known as such",
+        (
+            "CREATE TABLE names ("
+            " article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,"
+            " name TEXT NOT NULL, PRIMARY KEY (article_id, name))",
+            "CREATE INDEX names_name ON names(name)",
+            "CREATE TABLE stories ("
+            " article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,"
+            " story TEXT NOT NULL)",
+            "CREATE INDEX stories_story ON stories(story)",
+        ),
+    ),
 )
 CURRENT = MIGRATIONS[-1].version
 
