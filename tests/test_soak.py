@@ -1,6 +1,6 @@
 """Soak: the bot under steady load while the LLM server misbehaves.
 
-Ten users ask question after question through the Bot API emulator for a bounded time (40 s
+Ten users ask question after question through the Bot API emulator for a bounded time (20 s
 here; `pytest tests/test_soak.py --soak-seconds 600` for a long run). The LLM is the fake
 OpenAI server answering like a model would (`harness.librarian`); before four questions in
 ten a fault is queued: 429s, 500s, replies slower than the client's timeout, malformed JSON,
@@ -83,7 +83,7 @@ def classify(reply: str, town: int) -> str:
 @pytest.fixture
 def soak_seconds(request: pytest.FixtureRequest) -> float:
     value = request.config.getoption("--soak-seconds")
-    return 40.0 if value is None else float(value)
+    return 20.0 if value is None else float(value)
 
 
 @pytest.mark.slow
