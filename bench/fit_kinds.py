@@ -32,7 +32,7 @@ from quality import ROOT, Harness  # noqa: E402
 from retrieval.search.question import KIND_OF_LABEL, Kind, read  # noqa: E402
 from retrieval.search.question_kinds import KINDS  # noqa: E402
 
-TARGET = ROOT / "retrieval" / "question_kinds.py"
+TARGET = ROOT / "retrieval" / "search" / "question_kinds.py"
 
 
 def labelled(name: str) -> tuple[list[str], list[int], np.ndarray]:

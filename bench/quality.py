@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,12 +50,14 @@ from retrieval.evaluation.qa import (  # noqa: E402
 )
 from retrieval.pipeline import make_answerer  # noqa: E402
 from retrieval.search.retriever import HybridRetriever, Mode  # noqa: E402
+from retrieval.store.catalog import Catalog  # noqa: E402
 from retrieval.store.embedders import TokenStates  # noqa: E402
 from retrieval.store.embedders.onnx import OnnxEmbedder  # noqa: E402
 from retrieval.store.entities import NAME_LABELS, Entity, SpacyTagger  # noqa: E402
 from retrieval.store.entity_store import Names  # noqa: E402
 from retrieval.store.index import embedding_text  # noqa: E402
 from retrieval.store.lexical import LexicalIndex  # noqa: E402
+from retrieval.store.stories import StoryStore  # noqa: E402
 from retrieval.types import Article, Chunk, SearchFilters  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "eval"
@@ -170,6 +173,16 @@ class _Entities:
         return Names({name: len(ids) for name, ids in named.items()})
 
 
+def _stories(articles: dict[str, Article], entities: _Entities) -> StoryStore:
+    """The shipped grouping into stories, over a scratch catalog holding these articles."""
+    catalog = Catalog(Path(tempfile.mkdtemp(prefix="articlebot-stories-")) / "catalog.sqlite3")
+    for article in articles.values():
+        catalog.put_pending(article, [])
+    store = StoryStore(catalog)
+    store.assign([(a, entities.spans[a.id]) for a in articles.values()])
+    return store
+
+
 class MemIndex:
     """What the retriever needs of an `ArticleIndex`, held in memory."""
 
@@ -183,6 +196,7 @@ class MemIndex:
         self.embedder = embedder
         self.catalog = _Catalog(articles, chunks)
         self.entities = _Entities(articles)
+        self.stories = _stories(articles, self.entities)
         self._collection = _Collection(chunks, vecs)
         keys = [(c.article_id, c.position) for c in chunks]
         self._lexical = LexicalIndex.build(

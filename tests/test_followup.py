@@ -105,6 +105,20 @@ def test_the_topic_is_carried_over_several_turns_newest_first() -> None:
     assert reading.standalone == "How much will Linnea Sorvald cost? Sallow Street Bridge"
 
 
+def test_the_subject_of_an_earlier_question_is_what_it_stands_for() -> None:
+    """A noun phrase, not only a name: "it" is the plant the conversation asked about."""
+    plant = "How much will the recycling plant cost?"
+    reading = read("When will it open?", plant)
+    assert reading.standalone == "When will recycling plant open?"
+    # Carried through a turn that only pointed back.
+    assert read("How many jobs will it create?", plant, "When will it open?").topic == (
+        "recycling plant",
+    )
+    # A subject such as "the price" may be an attribute: the topic before it stays.
+    reading = read("Who has to pay the extra?", BRIDGE_Q, "Why did the price go up?")
+    assert reading.topic == ("price", "Sallow Street Bridge")
+
+
 def test_names_in_the_answer_are_the_topic_when_no_question_named_one() -> None:
     history = [Turn("What happened?", "According to Valley Wire: Corvane Materials said...")]
     assert follow_up("Why?", history, LEXICON).standalone == "Why? Corvane Materials"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.search.question import Kind, gives_reason, read
+from retrieval.search.question import Kind, gives_reason, read, subject_phrase
 from retrieval.search.question_kinds import KINDS, shipped
 from retrieval.store.embedders import OnnxEmbedder
 
@@ -80,3 +80,22 @@ def test_time_cues_are_read_with_the_kind() -> None:
 def test_a_cause_answers_why() -> None:
     assert gives_reason("The bridge closed after engineers found corroded bearings.")
     assert not gives_reason("The bridge carries 11,000 vehicles a day.")
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("How much will the recycling plant cost?", "recycling plant"),
+        ("Why did the price of the berth go up?", "price of the berth"),
+        ("When will the plant open to visitors?", "plant"),
+        ("How much did the city council pay Pellwether?", "city council"),
+        ("When does the Sallow Street Bridge reopen?", "Sallow Street Bridge"),
+        ("Who is the chief executive?", None),  # the copula: the phrase is what is asked
+        ("When will it open?", None),
+        ("How did councillors vote?", None),
+    ],
+)
+def test_the_subject_is_the_phrase_after_the_inverted_auxiliary(
+    question: str, subject: str | None
+) -> None:
+    assert subject_phrase(question) == subject

@@ -169,3 +169,9 @@ def test_a_greeting_is_greeted_not_refused(samples: Answerer, said: str) -> None
 def test_a_greeting_with_a_question_is_answered(samples: Answerer) -> None:
     answer = samples.answer("hi, when will the Sallow Street Bridge reopen?")
     assert answer.found and answer.text != GREETING
+
+
+def test_a_follow_up_s_it_is_the_subject_of_the_question_before(samples: Answerer) -> None:
+    first = "How much will the recycling plant cost?"
+    history = [Turn(first, samples.answer(first).text)]
+    _leads_with(samples.answer("When will it open?", history), "2028")

@@ -34,7 +34,12 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from retrieval.search.outlets import site_named
-from retrieval.search.question import points_back, points_to_then, subject_pronoun
+from retrieval.search.question import (
+    points_back,
+    points_to_then,
+    subject_phrase,
+    subject_pronoun,
+)
 from retrieval.search.scoring import FUNCTION_WORDS, stems
 from retrieval.store.entity_store import Names
 from retrieval.types import SearchFilters, Turn
@@ -162,19 +167,26 @@ def resolve(phrase: str, lexicon: Lexicon, context: str = "") -> str:
 
 
 def conversation_topic(history: Sequence[Turn], lexicon: Lexicon) -> tuple[str, ...]:
-    """The subjects of the conversation, newest first: those of each earlier question back to
-    the last one that named its own subject without pointing back (it set the topic); the
-    names of the latest answer when no question named any."""
+    """The subjects of the conversation, newest first: those of each earlier question (its
+    subject, "recycling plant" of "How much will the recycling plant cost?", and the names it
+    gives) back to the last one that named its own without pointing back (it set the topic);
+    the names of the latest answer when no question named a subject."""
+    context = " ".join(f"{t.question} {t.answer}" for t in history)
     topic: list[str] = []
+    known = lexicon.known
     for turn in reversed(history):
+        phrase = subject_phrase(turn.question)
+        if phrase and (known is None or any(known(word) for word in phrase.split())):
+            # "the bridge" stands for the name it ends; "the price" for no Price-Lisle
+            last = phrase.split()[-1]
+            named = _names(last, lexicon)
+            topic.append(resolve(phrase, lexicon, context) if named else phrase)
         own = subjects(turn.question, lexicon)
-        topic += own
-        if own and not points_back(turn.question):
+        topic += [resolve(t, lexicon, context) for t in own]
+        if own and not points_back(turn.question):  # a phrase may be an attribute: go on
             break
     if not topic and history:
-        topic = subjects(history[-1].answer, lexicon)
-    context = " ".join(f"{t.question} {t.answer}" for t in history)
-    topic = [resolve(t, lexicon, context) for t in topic]
+        topic = [resolve(t, lexicon, context) for t in subjects(history[-1].answer, lexicon)]
     unique = {t.lower(): t for t in reversed(topic)}  # the newest spelling, once
     ordered = list(dict.fromkeys(t.lower() for t in topic))
     return tuple(unique[t] for t in ordered)[:MAX_TOPIC]

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from retrieval.store.lexical import analyze
+
 
 class Kind(Enum):
     """The kind of answer a question seeks."""
@@ -73,6 +75,20 @@ _AUXILIARIES = frozenset(
     " may might must".split()
 )
 _HOW = {"many": Kind.NUMBER, "much": Kind.AMOUNT, "long": Kind.DATE}
+#: Auxiliaries that invert with the subject and leave the main verb after it: "When will
+#: the plant open?" (not the copula: in "Who is the chief executive?" the phrase is asked for).
+_INVERTING = _AUXILIARIES - {"is", "are", "was", "were", "am", "be", "been"}
+#: Words that open a noun phrase: articles, demonstratives, possessives.
+_DETERMINERS = frozenset("the a an this that these those its their his her our my your".split())
+#: Prepositions and particles: the subject and its verb end before them ("go up").
+_PREPOSITIONS = frozenset(
+    "about above across after against along among around at before behind below beneath"
+    " beside between beyond by down during for from in inside into near off on onto out over"
+    " past since through throughout to toward towards under until up upon with within"
+    " without".split()
+)
+_JOINING = _DETERMINERS | {"of"}  # what may stand inside a phrase joined by "of"
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|[^\w\s]")
 #: Connectives that introduce a cause or a purpose: what answers "why".
 _CAUSE = re.compile(
     r"\b(because|since|due to|owing to|thanks to|as a result|caused by|blamed on|after|"
@@ -157,6 +173,45 @@ def read(text: str, known: Known | None = None, meaning: Meaning | None = None) 
         recent=_RECENT.search(text) is not None,
         timeline=timeline_topic(text.strip()),
     )
+
+
+def subject_phrase(text: str) -> str | None:
+    """The subject of a question with subject-auxiliary inversion, which a follow-up's "it"
+    most likely stands for: "recycling plant" of "How much will the recycling plant cost?".
+
+    It is the noun phrase right after the inverted auxiliary (opened by a determiner, joined
+    by "of": "the price of the berth"); its last word is the main verb, which is dropped.
+    None when the question has no such subject.
+    """
+    tokens = [t.group() for t in _TOKEN.finditer(text)]
+    for i in range(len(tokens) - 2):
+        if tokens[i].lower() not in _INVERTING or tokens[i + 1].lower() not in _DETERMINERS:
+            continue
+        run: list[str] = []
+        for token in tokens[i + 2 :]:
+            word = token.lower()
+            joined = bool(run) and run[-1].lower() in _JOINING
+            if joined and word in _DETERMINERS and run[-1] == "of":
+                run.append(token)  # "of the berth": a determiner inside a joined phrase
+                continue
+            starts_name = run and token[0].isupper() and run[-1][0].islower() and not joined
+            if word == "of" and run and run[-1] != "of":
+                run.append(word)
+            elif (
+                token[0].isalpha()
+                and analyze(token)
+                and word not in _AUXILIARIES
+                and word not in _PREPOSITIONS
+                and not starts_name  # "pay Pellwether": the object, a name, begins
+            ):
+                run.append(token)
+            else:
+                break
+        phrase = run[:-1]  # the main verb follows the subject
+        while phrase and phrase[-1].lower() in _JOINING:
+            phrase.pop()
+        return " ".join(phrase) or None
+    return None
 
 
 def points_back(text: str) -> bool:
