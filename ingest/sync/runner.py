@@ -41,6 +41,21 @@ def lease_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def owner_is_dead(owner: str) -> bool:
+    """True when `owner` (see `lease_owner`) names a process of this host that is gone."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by another user
+        return False
+    return False
+
+
 class SyncRunner:
     """Runs due sources through the index; one per watch process (or bot)."""
 
@@ -82,6 +97,7 @@ class SyncRunner:
 
         on_report: called as each source finishes (a summary line as it happens)."""
         self._finish_interrupted()
+        self._break_dead_leases()
         reports: list[SourceReport] = []
         try:
             for source in self.store.due(self.clock.now(), force=self.every_source):
@@ -202,6 +218,15 @@ class SyncRunner:
     def _renew(self, source: Source) -> None:
         if not self.store.renew(source.id, self.owner, self.clock.now() + self._lease):
             raise EndRun("the source's lease was lost (another watch process took it over)")
+
+    def _break_dead_leases(self) -> None:
+        """Free the leases of processes on this host that are gone (kill -9, a crash), so
+        their sources need not wait for the lease to expire."""
+        now = self.clock.now()
+        for source in self.store.all():
+            owner = source.lease_owner
+            if owner and (source.lease_expires or 0) > now and owner_is_dead(owner):
+                self.store.break_lease(source.id, owner)
 
     def _finish_interrupted(self) -> None:
         """Finish what a killed run left (articles pending, removals started), as ingest

@@ -20,10 +20,12 @@ def watch(
     on_report: Callable[[SourceReport], None] | None = None,
     *,
     max_rounds: int | None = None,
+    recheck: float = RECHECK,
 ) -> int:
     """Run due sources until stopped; return how many source runs there were.
 
-    max_rounds: stop after this many passes (tests; None runs until stopped)."""
+    max_rounds: stop after this many passes (tests; None runs until stopped).
+    recheck: the longest wait between passes."""
     runs = 0
     rounds = 0
     while not runner.stop.stopped:
@@ -33,7 +35,7 @@ def watch(
             break
         next_due = runner.store.next_due()
         now = runner.clock.now()
-        wait = RECHECK if next_due is None else min(max(next_due - now, 0.0), RECHECK)
+        wait = recheck if next_due is None else min(max(next_due - now, 0.0), recheck)
         if runner.clock.wait(wait, runner.stop.event):
             break
     return runs

@@ -172,6 +172,17 @@ class SourceStore:
                 ).rowcount
             )
 
+    def break_lease(self, source_id: int, owner: str) -> bool:
+        """Free a lease whose owner is known to be dead (a killed process on this host)."""
+        with self.catalog.transaction() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE sources SET lease_owner = NULL, lease_expires = NULL"
+                    " WHERE id = ? AND lease_owner = ?",
+                    (source_id, owner),
+                ).rowcount
+            )
+
     def release(self, source_id: int, owner: str) -> None:
         """Give the lease back (a stopped run: the source stays due)."""
         with self.catalog.transaction() as conn:
