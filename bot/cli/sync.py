@@ -58,7 +58,7 @@ def sources() -> None:
     \b
     Example usage:
         articlebot sources add https://example.com/feed.xml --every 15m
-        articlebot sources add ~/news/ --every 1h --name desk
+        articlebot sources add samples/articles/ --every 1h --name desk
         articlebot sources list
         articlebot sources remove desk
     """
@@ -266,11 +266,13 @@ def watch(
     (its reason in `sources list`). Ctrl-C or SIGTERM stops between articles; nothing
     half-stored remains. Two watch processes on one data directory share the work.
 
+    Run `articlebot watch` alone to keep syncing until stopped (a service); --once suits
+    cron or a systemd timer.
+
     \b
     Example usage:
-        articlebot watch
-        articlebot watch --once          # from cron or a systemd timer
-        articlebot watch --once --json
+        articlebot watch --once
+        articlebot watch --once --all --json
     """
     if every_source and not once:
         raise click.UsageError("--all goes with --once")
