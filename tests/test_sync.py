@@ -93,6 +93,10 @@ def test_sources_add_list_remove(tmp_path: Path, feed_server: FeedServer) -> Non
     assert "hunter2" not in human and "hunter2" not in json.dumps(listed)
     assert "every 15m" in human and "next run now (due)" in human
 
+    synced = run(data, "watch", "--once", "--json")
+    assert "hunter2" not in synced.output
+    assert feed_server.seen("/feeds/")[-1].headers["Authorization"].startswith("Basic ")
+
     removed = run(data, "sources", "remove", "news")
     assert removed.exit_code == 0
     assert "stay in the index" in removed.stdout
@@ -157,6 +161,30 @@ def test_a_feed_without_validators_still_skips_known_entries(
     assert (second["status"], second["added"], second["unchanged"]) == ("synced", 0, 0)
     assert "If-None-Match" not in feed_server.seen("/feeds/")[-1].headers
     assert len(feed_server.seen("/a/")) == 2
+
+
+def test_a_page_is_extracted_again_only_when_it_changed(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    data = tmp_path / "data"
+    story = stories("pier", 1)
+    feed_server.set_feed("pier", story)
+    page = feed_server.url("/a/pier-0")
+    assert run(data, "sources", "add", page, "--allow-private").exit_code == 0
+    first = only(watch_once(data))
+    assert (first["kind"], first["added"]) == ("page", 1)
+    same = only(watch_once(data, "--all"))
+    assert (same["status"], same["added"], same["updated"], same["unchanged"]) == (
+        "synced",
+        0,
+        0,
+        0,  # the same body: not extracted, not even compared
+    )
+    story[0].text += "\n\nThe pier reopens in June."
+    feed_server.set_feed("pier", story)
+    changed = only(watch_once(data, "--all"))
+    assert (changed["added"], changed["updated"]) == (0, 1)
+    assert len(feed_server.seen("/a/")) == 3
 
 
 # --- failures: backoff with the reason, under a test clock --------------------------------
