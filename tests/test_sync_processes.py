@@ -96,6 +96,22 @@ def test_sigterm_stops_watch_within_5_seconds_and_leaves_the_source_due(
     assert float(str(state[3])) <= time.time()
 
 
+def test_sigterm_ends_the_wait_between_runs(tmp_path: Path, feed_server: FeedServer) -> None:
+    data = tmp_path / "data"
+    add_feed(data, feed_server.set_feed("calm", stories("calm", 1)))
+    proc = watch(data, tmp_path, "--json")
+    assert proc.stdout is not None
+    line = json.loads(proc.stdout.readline())  # the run's line: now it waits 15 minutes
+    assert (line["status"], line["added"]) == ("synced", 1)
+    stopping = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    assert time.monotonic() - stopping < 5, err
+    assert proc.returncode == 0 and "Traceback" not in err
+    (state,) = rows(data, "SELECT lease_owner, failures, last_success FROM sources")
+    assert state[:2] == (None, 0) and state[2] is not None
+
+
 N_STORIES = 6
 
 

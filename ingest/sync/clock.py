@@ -17,11 +17,25 @@ class Clock(Protocol):
         """Wait `seconds` or until `stop` is set; True if stopped."""
 
 
+#: A wait sleeps in slices this long, looking at the stop request between them.
+SLICE = 0.25
+
+
 class SystemClock:
-    """The real clock: `time.time()`, and waits that a stop ends at once."""
+    """The real clock: `time.time()`, and waits that a stop ends within `SLICE` seconds.
+
+    The wait sleeps rather than blocking in `Event.wait`: the stop request is set by a
+    signal handler on this same thread, and `Event.set` there could wait for a lock the
+    interrupted `Event.wait` holds."""
 
     def now(self) -> float:
         return time.time()
 
     def wait(self, seconds: float, stop: threading.Event) -> bool:
-        return stop.wait(max(seconds, 0.0))
+        end = time.monotonic() + max(seconds, 0.0)
+        while not stop.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(left, SLICE))
+        return True
