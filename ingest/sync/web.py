@@ -103,7 +103,7 @@ def _sync_page(run: SourceRun, fetched: Fetched, shown: str) -> None:
 def entry_key(entry: Any) -> str:
     """What names a feed entry across polls: its id, else its link, else its title."""
     for name in ("id", "link", "title"):
-        value = entry.get(name)
+        value = dict.get(entry, name)
         if value:
             return f"{name}:{value}"
     return "content:" + entry_fingerprint(entry)
@@ -111,6 +111,10 @@ def entry_key(entry: Any) -> str:
 
 def entry_fingerprint(entry: Any) -> str:
     """A hash of what, when it changes, makes an entry worth fetching again."""
-    content = [c.get("value") for c in entry.get("content") or []]
-    fields = [entry.get(name) for name in ("link", "title", "updated", "published", "summary")]
+    # dict.get: feedparser's own `get("updated")` answers with "published" (and warns)
+    # when an entry has no update date.
+    content = [c.get("value") for c in dict.get(entry, "content") or []]
+    fields = [
+        dict.get(entry, name) for name in ("link", "title", "updated", "published", "summary")
+    ]
     return hashlib.sha256(json.dumps([fields, content], default=str).encode()).hexdigest()

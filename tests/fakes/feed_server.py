@@ -141,7 +141,8 @@ class FeedServer:
     def _rss(self, name: str, feed: _Feed) -> str:
         items = "".join(
             f"<item><title>{s.title}</title><link>{self.url('/a/' + s.slug)}</link>"
-            f"<guid>{s.slug}</guid><description>{s.title}.</description></item>"
+            f"<guid>{s.slug}</guid><pubDate>Wed, 04 Mar 2026 09:00:00 GMT</pubDate>"
+            f"<description>{s.title}.</description></item>"
             for s in feed.stories
         )
         return (
