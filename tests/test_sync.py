@@ -148,6 +148,15 @@ def test_feed_sync_uses_conditional_get_and_fetches_only_new_entries(
     listed = json.loads(run(data, "sources", "list", "--json").stdout)[0]
     assert listed["articles_added"] == 4 and listed["last_error"] is None
 
+    feed_server.set_feed("harbour", changed[2:] + stories("harbour", 1, start=3))
+    rolled = only(watch_once(data, "--all"))
+    assert (rolled["added"], rolled["updated"], rolled["removed"]) == (0, 0, 0)
+    with sqlite3.connect(data / "catalog.sqlite3") as conn:
+        keys = sorted(r[0] for r in conn.execute("SELECT key FROM source_entries"))
+    # the entries that left the feed are forgotten (feedparser makes a guid absolute)
+    assert [key.rsplit("/", 1)[-1] for key in keys] == ["harbour-2", "harbour-3"]
+    assert len(titles(data)) == 4  # ... but their articles stay
+
 
 def test_a_feed_without_validators_still_skips_known_entries(
     tmp_path: Path, feed_server: FeedServer

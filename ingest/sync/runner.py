@@ -29,7 +29,7 @@ from ingest.sync.folder import sync_folder
 from ingest.sync.report import SourceReport
 from ingest.sync.stop import Cancelled, StopSignal
 from ingest.sync.web import WebResult, sync_web
-from retrieval.errors import SourceError
+from retrieval.errors import ArticlebotError, SourceError
 from retrieval.store.index import ArticleIndex
 from retrieval.store.sources import Source, SourceStore
 from retrieval.types import Progress
@@ -186,6 +186,10 @@ class SyncRunner:
         except SourceError as exc:
             report.status = "failed"
             self._failed(source, report, exc.reason)
+            return
+        except ArticlebotError as exc:  # the index failed (a Chroma server down...): this
+            report.status = "failed"  # source is retried later, the others go on
+            self._failed(source, report, str(exc))
             return
         self._succeeded(source, report, result)
 

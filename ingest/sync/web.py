@@ -83,6 +83,9 @@ def _sync_feed(run: SourceRun, fetched: Fetched, shown: str) -> None:
         elif outcome is not None:
             run.add(Entry(key, fingerprint, (outcome.id,)), [outcome])
     run.flush()
+    # Entries that left the feed are forgotten (a feed rolls; the state would only grow).
+    present = {entry_key(entry) for entry in document.entries}
+    run.store.forget_entries(run.source.id, [key for key in seen if key not in present])
 
 
 def _sync_page(run: SourceRun, fetched: Fetched, shown: str) -> None:
