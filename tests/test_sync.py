@@ -4,6 +4,7 @@ clock, against a real feed server on 127.0.0.1 that changes between polls."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 from collections.abc import Iterator
@@ -330,6 +331,24 @@ def test_folder_sync_adds_changes_and_removes_deleted_files(tmp_path: Path, keep
 
     third = only(watch_once(data, "--all"))
     assert (third["added"], third["updated"], third["unchanged"]) == (0, 0, 0)
+
+
+def test_a_touched_file_is_not_loaded_again_and_a_fifo_does_not_hang(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    story = folder / "ferry.txt"
+    write(story, "Ferry returns", "The ferry returned on Monday.")
+    assert run(data, "sources", "add", str(folder)).exit_code == 0
+    assert only(watch_once(data))["added"] == 1
+    os.utime(story, ns=(story.stat().st_atime_ns, story.stat().st_mtime_ns + 10**9))
+    os.mkfifo(folder / "stuck.txt")
+    touched = only(watch_once(data, "--all"))
+    # The touched file: not loaded (it would count as "unchanged"); the FIFO: one failure.
+    assert (touched["added"], touched["updated"], touched["unchanged"]) == (0, 0, 0)
+    assert [e["reason"] for e in touched["errors"]] == ["not a regular file or directory"]
+    again = only(watch_once(data, "--all"))
+    assert (again["unchanged"], again["failed"]) == (0, 1)
 
 
 def test_a_missing_folder_fails_and_removes_nothing(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Sync a folder (or one file): new and changed files are ingested, deleted ones removed.
 
-A file is compared by modification time and size with what the source saw last time;
-only new or changed files are loaded (the index itself then skips an unchanged text). A
+A file is compared by modification time and size with what the source saw last time, and
+when those changed, by a hash of its bytes: only new or changed files are loaded (a file
+merely touched or copied over with the same bytes is not). A
 file that is gone has its articles removed from the index, unless another file of the
 source still gives them or the run keeps deleted files (`--keep-deleted`). A folder that
 is missing altogether is a failure, never "everything was deleted" (an unmounted disk).
@@ -9,7 +10,9 @@ is missing altogether is a failure, never "everything was deleted" (an unmounted
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 from pathlib import Path
 
 from ingest.sources import find_files, load_one
@@ -26,14 +29,20 @@ def sync_folder(run: SourceRun) -> None:
     seen = run.store.entries(run.source.id)
     current: dict[str, Entry] = {}
     for key, path in files.items():
-        fingerprint = _fingerprint(path)
-        if fingerprint is None:  # vanished while scanning: counted as deleted next run
+        stamp = _stat(path)
+        if stamp is None:  # vanished while scanning: counted as deleted next run
             continue
         known = seen.get(key)
-        if known is not None and known.fingerprint == fingerprint:
+        if known is not None and known.fingerprint.rpartition(":")[0] == stamp:
             current[key] = known
             continue
         run.check()
+        fingerprint = f"{stamp}:{_digest(path, run.settings.max_article_bytes)}"
+        if known is not None and known.fingerprint.rpartition(":")[2] == _hash_of(fingerprint):
+            # Touched or copied, same bytes: remember the new time, load nothing.
+            current[key] = Entry(key, fingerprint, known.article_ids)
+            run.add(current[key], [])
+            continue
         articles = _load(run, path)
         if articles is None:
             if known is not None:
@@ -69,12 +78,35 @@ def _files(root: Path, folder: bool) -> dict[str, Path]:
         raise SourceError(str(root), (exc.strerror or str(exc)).lower()) from None
 
 
-def _fingerprint(path: Path) -> str | None:
+def _stat(path: Path) -> str | None:
+    """ "mtime:size" of a file (None if it is gone): what is compared first, for free."""
     try:
         info = os.stat(path)
     except OSError:
         return None
     return f"{info.st_mtime_ns}:{info.st_size}"
+
+
+def _digest(path: Path, max_bytes: int) -> str:
+    """sha256 of the file's bytes ("" when too large or unreadable: the load says why)."""
+    digest = hashlib.sha256()
+    try:  # opened without blocking: a FIFO named like an article must not hang the sync
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+                return ""
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+def _hash_of(fingerprint: str) -> str | None:
+    """The content hash part of a fingerprint, if it has one."""
+    found = fingerprint.rpartition(":")[2]
+    return found or None
 
 
 def _load(run: SourceRun, path: Path) -> list[Article] | None:
