@@ -126,6 +126,11 @@ def read_feed(data: bytes, origin: Origin) -> FeedDocument:
     return FeedDocument(list(entries), feed_origin)
 
 
+def cut_short(outcome: Article | SourceError | _Unfetched) -> bool:
+    """True when the deadline kept `entry_article` from fetching the entry's page."""
+    return isinstance(outcome, _Unfetched)
+
+
 def settled(outcome: Article | SourceError | _Unfetched) -> Article | SourceError | None:
     """What `entry_article` gave, as an article, an error, or None (nothing, the feed's
     deadline having stopped an entry with no text of its own)."""

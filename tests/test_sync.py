@@ -244,6 +244,37 @@ def test_failing_feed_backs_off_exponentially_and_recovers(
     assert recovered.next_run - clock.now() >= 900
 
 
+def test_the_source_deadline_keeps_what_is_done_and_the_next_run_goes_on(
+    settings: Settings, index: ArticleIndex, feed_server: FeedServer
+) -> None:
+    clock = FakeClock()
+    quick = settings.model_copy(update={"sync_source_timeout": 1.0})
+    url = feed_server.set_feed("ebb", stories("ebb", 6))
+    store = SourceStore(index.catalog)
+    source = store.add(url, "feed", "ebb", 900, now=clock.now(), allow_private=True)
+    feed_server.page_delay = 0.35  # about three pages fit in the deadline
+    runner = SyncRunner(index, quick, clock=clock, rng=random.Random(5))
+
+    (cut,) = runner.run_due()
+    assert cut.status == "stopped" and "1 s deadline passed" in str(cut.error)
+    remembered = len(store.entries(source.id))
+    assert 1 <= remembered < 6
+    stored = index.articles()
+    assert len(stored) == remembered == cut.ingest.added
+    assert all("Councillors voted" in s.article.text for s in stored)  # pages, not teasers
+    after_cut = store.get(source.id)
+    assert after_cut is not None and after_cut.failures == 1 and after_cut.lease_owner is None
+
+    feed_server.page_delay = 0.0
+    clock.advance(after_cut.next_run - clock.now())
+    pages_before = len(feed_server.seen("/a/"))
+    (rest,) = runner.run_due()
+    assert (rest.status, rest.ingest.added) == ("synced", 6 - remembered)
+    assert len(feed_server.seen("/a/")) - pages_before == 6 - remembered
+    assert len(index.articles()) == 6
+    assert all("Councillors voted" in s.article.text for s in index.articles())
+
+
 def test_the_failure_reason_shows_in_sources_list(tmp_path: Path, feed_server: FeedServer) -> None:
     data = tmp_path / "data"
     url = feed_server.set_feed("gale", stories("gale", 1))

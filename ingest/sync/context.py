@@ -51,14 +51,21 @@ class SourceRun:
     _entries: list[Entry] = field(default_factory=list)
 
     def check(self) -> None:
-        """Between articles: end the run if asked to stop or past the deadline."""
+        """Between articles: end the run if asked to stop or past the deadline (what is
+        queued is stored first: it is done work)."""
         if self.stop.stopped:
+            self.flush()
             raise EndRun("stop requested")
         if time.monotonic() >= self.deadline:
-            raise EndRun(
-                f"the {self.settings.sync_source_timeout:g} s deadline passed;"
-                " the rest waits for the next run"
-            )
+            self.past_deadline()
+
+    def past_deadline(self) -> None:
+        """End the run for its deadline, keeping what is done."""
+        self.flush()
+        raise EndRun(
+            f"the {self.settings.sync_source_timeout:g} s deadline passed;"
+            " the rest waits for the next run"
+        )
 
     def add(self, entry: Entry, articles: list[Article]) -> None:
         """Queue an entry's articles; they are stored, and the entry remembered, soon."""

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.feeds import entry_article, read_feed, settled
+from ingest.feeds import cut_short, entry_article, read_feed, settled
 from ingest.fetch import Fetched, without_userinfo
 from ingest.formats import Origin
 from ingest.formats_web import web_kind
@@ -68,16 +68,17 @@ def _sync_feed(run: SourceRun, fetched: Fetched, shown: str) -> None:
             continue
         run.check()
         with run.stop.cancellable():
-            outcome = settled(
-                entry_article(
-                    entry,
-                    number,
-                    document.origin,
-                    run.fetcher,
-                    deadline=run.deadline,
-                    extractor=run.extractor,
-                )
+            result = entry_article(
+                entry,
+                number,
+                document.origin,
+                run.fetcher,
+                deadline=run.deadline,
+                extractor=run.extractor,
             )
+        if cut_short(result):  # not its teaser for good: the page is fetched next run
+            run.past_deadline()
+        outcome = settled(result)
         if isinstance(outcome, SourceError):
             run.report.ingest.fail(outcome)  # not remembered: tried again next run
         elif outcome is not None:
