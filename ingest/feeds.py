@@ -58,26 +58,12 @@ def parse_feed(
     limits: past the deadline no more pages are fetched (entries fall back to their own
     text); entries past the cap are not read. Each cut is one SourceError for the feed.
     """
-    # application/xml without a charset: the XML declaration decides the encoding.
-    headers = {"content-type": "application/xml"}
-    if origin.url:
-        headers["content-location"] = origin.url  # base for relative links
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
-    entries = parsed.get("entries") or []
-    if parsed.get("bozo"):  # read leniently: keep only entries it really found
-        entries = [e for e in entries if e.get("link") or e.get("title") or _entry_text(e)]
-    if not entries:
-        yield SourceError(origin.source, _why_no_entries(parsed))
+    try:
+        document = read_feed(data, origin)
+    except SourceError as exc:
+        yield exc
         return
-    if parsed.get("bozo"):
-        log.warning("%s: feed read leniently: %s", origin.source, parsed.get("bozo_exception"))
-    site = (parsed.get("feed") or {}).get("title") or None
-    feed_origin = Origin(
-        source=origin.source,
-        stored_source=origin.stored_source,
-        url=None,
-        site=site,
-    )
+    entries, feed_origin = document.entries, document.origin
     total = len(entries)
     if limits is not None and total > limits.max_entries:
         entries = entries[: limits.max_entries]
@@ -105,6 +91,50 @@ def parse_feed(
             f"only the first {limits.max_entries} of {total} entries read"
             " (ARTICLEBOT_FEED_MAX_ENTRIES)",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDocument:
+    """A parsed feed: its usable entries and the origin its articles get (the feed's title
+    as their fallback site)."""
+
+    entries: list[Any]
+    origin: Origin
+
+
+def read_feed(data: bytes, origin: Origin) -> FeedDocument:
+    """Parse a feed; SourceError (one line) if it is no usable feed or has no entries."""
+    # application/xml without a charset: the XML declaration decides the encoding.
+    headers = {"content-type": "application/xml"}
+    if origin.url:
+        headers["content-location"] = origin.url  # base for relative links
+    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    entries = parsed.get("entries") or []
+    if parsed.get("bozo"):  # read leniently: keep only entries it really found
+        entries = [e for e in entries if e.get("link") or e.get("title") or _entry_text(e)]
+    if not entries:
+        raise SourceError(origin.source, _why_no_entries(parsed))
+    if parsed.get("bozo"):
+        log.warning("%s: feed read leniently: %s", origin.source, parsed.get("bozo_exception"))
+    site = (parsed.get("feed") or {}).get("title") or None
+    feed_origin = Origin(
+        source=origin.source,
+        stored_source=origin.stored_source,
+        url=None,
+        site=site,
+    )
+    return FeedDocument(list(entries), feed_origin)
+
+
+def cut_short(outcome: Article | SourceError | _Unfetched) -> bool:
+    """True when the deadline kept `entry_article` from fetching the entry's page."""
+    return isinstance(outcome, _Unfetched)
+
+
+def settled(outcome: Article | SourceError | _Unfetched) -> Article | SourceError | None:
+    """What `entry_article` gave, as an article, an error, or None (nothing, the feed's
+    deadline having stopped an entry with no text of its own)."""
+    return outcome.result if isinstance(outcome, _Unfetched) else outcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,14 @@ class Fetched:
     content_type: str  # media type, lowercase, without parameters ("" if not sent)
     charset: str | None  # from the Content-Type header
     body: bytes
+    status: int = 200  # 304: not modified since the validators sent (`body` is empty)
+    etag: str | None = None  # the validators to send next time (conditional GET)
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        """The server said the resource has not changed (a 304 to a conditional GET)."""
+        return self.status == 304
 
 
 def resolve_host(host: str, port: int) -> list[IPAddress]:
@@ -109,11 +117,21 @@ class Fetcher:
             self._client.close()
             self._client = None
 
-    def fetch(self, url: str, *, deadline: float | None = None) -> Fetched:
+    def fetch(
+        self,
+        url: str,
+        *,
+        deadline: float | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Fetched:
         """Download `url` (following up to 5 redirects); raise SourceError(url, reason).
 
         deadline: a `time.monotonic()` time to give up by, if sooner than our own timeout
         (a feed's deadline). The URL in the error and result has no user name or password.
+        etag, last_modified: the validators of the copy we have; they are sent as
+        If-None-Match / If-Modified-Since, and a 304 answer is returned (`not_modified`,
+        no body) instead of raised.
         """
         own = time.monotonic() + self._timeout
         deadline = own if deadline is None else min(own, deadline)
@@ -121,6 +139,10 @@ class Fetcher:
         url = without_userinfo(url)
         for hop in range(MAX_REDIRECTS + 1):
             request_url, headers, extensions = self._prepare(url, current, redirected=hop > 0)
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
             try:
                 outcome = self._get(url, current, request_url, headers, extensions, deadline)
             except httpx.TimeoutException:
@@ -133,6 +155,11 @@ class Fetcher:
                 return outcome
             current = outcome
         raise SourceError(url, f"too many redirects (more than {MAX_REDIRECTS})")
+
+    def check(self, url: str) -> None:
+        """Refuse `url` as its first request would (scheme, host, the address guard),
+        without sending anything: `sources add` checks a URL before storing it."""
+        self._prepare(without_userinfo(url), url, redirected=False)
 
     def _prepare(
         self, url: str, current: str, *, redirected: bool
@@ -193,6 +220,19 @@ class Fetcher:
             location = response.headers.get("location")
             if response.status_code in _REDIRECT_CODES and location:
                 return str(httpx.URL(current).join(location))
+            conditional = "If-None-Match" in headers or "If-Modified-Since" in headers
+            if response.status_code == 304 and conditional:
+                return Fetched(
+                    url=without_userinfo(current),
+                    content_type="",
+                    charset=None,
+                    body=b"",
+                    status=304,
+                    etag=response.headers.get("etag") or headers.get("If-None-Match"),
+                    last_modified=(
+                        response.headers.get("last-modified") or headers.get("If-Modified-Since")
+                    ),
+                )
             if response.status_code >= 300:
                 raise SourceError(url, _status_text(response))
             body = self._read_capped(url, response, deadline)
@@ -202,6 +242,8 @@ class Fetcher:
                 content_type=content_type.split(";", 1)[0].strip().lower(),
                 charset=response.charset_encoding,
                 body=body,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
             )
 
     def _read_capped(self, url: str, response: httpx.Response, deadline: float) -> bytes:

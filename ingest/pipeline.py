@@ -136,6 +136,18 @@ def ingest_articles(
     return report
 
 
+def store_articles(
+    articles: Iterable[Article],
+    index: ArticleIndex,
+    chunker: Chunker,
+    report: IngestReport,
+    progress: Progress | None = None,
+) -> None:
+    """Store loaded articles and count them in `report`, without ending the run: a sync
+    stores each source's new articles as they come and calls `index.finish_run()` once."""
+    _store(articles, index, chunker, report, progress)
+
+
 def _collect_errors(
     items: Iterable[Article | SourceError], report: IngestReport, progress: Progress | None
 ) -> Iterator[Article]:

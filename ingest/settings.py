@@ -37,3 +37,21 @@ class IngestSettings(BaseModel):
         default="articlebot/0.1 (+https://github.com/articlebot/articlebot)",
         description="User-Agent sent when fetching URLs and feeds.",
     )
+    sync_default_interval: int = Field(
+        default=900,
+        ge=60,
+        description="Seconds between syncs of a watched source added without --every.",
+    )
+    sync_source_timeout: float = Field(
+        default=600.0,
+        gt=0,
+        description=(
+            "Seconds one watched source may take in one sync (its entries' pages included);"
+            " what is left waits for the next run."
+        ),
+    )
+    sync_max_backoff: float = Field(
+        default=21600.0,
+        ge=60,
+        description="Longest wait in seconds before retrying a watched source that keeps failing.",
+    )

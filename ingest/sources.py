@@ -19,7 +19,7 @@ import httpx
 from ingest.clean import replace_surrogates
 from ingest.extract import Extractor
 from ingest.feeds import FeedLimits, parse_feed
-from ingest.fetch import Fetcher, without_userinfo
+from ingest.fetch import Fetched, Fetcher, without_userinfo
 from ingest.formats import (
     FORMATS,
     SUPPORTED,
@@ -148,7 +148,13 @@ def _load_url(
     url: str, shown: str, settings: IngestSettings, fetcher: Fetcher, extractor: Extractor
 ) -> Iterator[Loaded]:
     """`url` as typed (credentials and all, for the request); `shown`: without them."""
-    fetched = fetcher.fetch(url)
+    yield from load_fetched(fetcher.fetch(url), shown, settings, fetcher, extractor)
+
+
+def load_fetched(
+    fetched: Fetched, shown: str, settings: IngestSettings, fetcher: Fetcher, extractor: Extractor
+) -> Iterator[Loaded]:
+    """The articles of a download: a page (one), a feed (one per entry) or plain text."""
     kind = web_kind(fetched, shown)
     origin = Origin(source=shown, url=fetched.url)
     if kind == "feed":
@@ -192,7 +198,7 @@ def _load_directory(
     extractor: Extractor,
     pattern: str | None,
 ) -> Iterator[Loaded]:
-    files = sorted(_find_files(directory, pattern))
+    files = sorted(find_files(directory, pattern))
     if not files:
         wanted = f"files matching '{pattern}'" if pattern else "files"
         raise SourceError(source, f"no supported {wanted} in this directory ({SUPPORTED})")
@@ -201,7 +207,7 @@ def _load_directory(
         yield from _guarded(name, _load_file(path, name, settings, fetcher, extractor))
 
 
-def _find_files(directory: Path, pattern: str | None) -> Iterator[Path]:
+def find_files(directory: Path, pattern: str | None = None) -> Iterator[Path]:
     """Supported files under `directory` matching `pattern`; hidden files and dirs skipped."""
     for root, dirs, names in os.walk(directory):
         dirs[:] = [d for d in dirs if not d.startswith(".")]

@@ -37,7 +37,8 @@ from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
 
 ARTICLEBOT = str(Path(sys.executable).parent / "articlebot")
 #: Help examples run in this order in one data directory (ingest first, remove last).
-ORDER = ["", "ingest", "list", "stats", "ask", "chat", "eval", "remove", "telegram"]
+ORDER = ["", "ingest", "list", "stats", "ask", "chat", "eval", "sources", "watch", "remove"]
+ORDER += ["telegram"]
 ASSIGNMENT = re.compile(r"[A-Z_][A-Z0-9_]*=.*")
 STORY = """<!doctype html><html><head><title>Orley Green ferry returns</title>
 <meta name="og:site_name" content="Example News"></head><body><article>
@@ -107,10 +108,11 @@ class Local:
         words = shlex.split(local, comments=True)
         if "|" in words:
             words = words[: words.index("|")]
-        if local != line and words[1] == "ingest" and "--allow-private" not in words:
+        adding = words[1] == "ingest" or words[1:3] == ["sources", "add"]
+        if local != line and adding and "--allow-private" not in words:
             # The stand-in for example.com is on 127.0.0.1, which the address guard refuses
             # unless the person typing the URL allows it.
-            words.insert(2, "--allow-private")
+            words.insert(3 if words[1] == "sources" else 2, "--allow-private")
         env = dict(self.env)
         while ASSIGNMENT.fullmatch(words[0]):
             name, _, value = words.pop(0).partition("=")

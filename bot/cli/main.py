@@ -132,6 +132,8 @@ COMMANDS = {
     "chat": "bot.cli.ask:chat",
     "eval": "bot.cli.eval:eval_command",
     "telegram": "bot.cli.telegram:telegram",
+    "sources": "bot.cli.sync:sources",
+    "watch": "bot.cli.sync:watch",
 }
 
 

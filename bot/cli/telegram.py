@@ -17,6 +17,7 @@ from bot.settings import Settings
 from bot.telegram.app import BotApplication, build_application
 from bot.telegram.network import BotApiRequest, OneLineNetworkErrors
 from bot.telegram.services import Services
+from bot.telegram.sync import make_runner, schedule_sync
 from retrieval.pipeline import make_answerer
 from retrieval.store.index import ArticleIndex
 
@@ -64,20 +65,39 @@ class RedactToken(logging.Filter):
     help="Webhook secret (else ARTICLEBOT_TELEGRAM_WEBHOOK_SECRET, else a random one); "
     "requests without it are refused.",
 )
+@click.option(
+    "--watch",
+    "watch_sources",
+    is_flag=True,
+    help="Also sync the watched sources on their schedule (see `articlebot sources`).",
+)
+@click.option(
+    "--keep-deleted",
+    is_flag=True,
+    help="With --watch: keep the articles of files deleted from a watched folder.",
+)
 @pass_app
 @handle_errors
 def telegram(
-    app: AppContext, webhook_url: str | None, listen: str, port: int, secret_token: str | None
+    app: AppContext,
+    webhook_url: str | None,
+    listen: str,
+    port: int,
+    secret_token: str | None,
+    watch_sources: bool,
+    keep_deleted: bool,
 ) -> None:
     """Run the Telegram bot: cited answers to questions about the stored articles.
 
     Needs TELEGRAM_BOT_TOKEN. Long polling by default; with --webhook-url, Telegram posts
     updates to this process instead (--listen/--port; put a TLS proxy in front), and every
-    request must carry the webhook secret. Ctrl-C or SIGTERM stops it cleanly.
+    request must carry the webhook secret. Ctrl-C or SIGTERM stops it cleanly. With
+    --watch the same process keeps the watched sources current, as `articlebot watch` does.
 
     \b
     Example usage:
         TELEGRAM_BOT_TOKEN=123:abc articlebot telegram
+        TELEGRAM_BOT_TOKEN=123:abc articlebot telegram --watch
         ARTICLEBOT_TELEGRAM_WEBHOOK_SECRET=s3cret articlebot telegram \\
             --webhook-url https://bot.example.com/tg --listen 127.0.0.1 --port 8443
     """
@@ -94,10 +114,18 @@ def telegram(
     with ArticleIndex(settings, must_exist=True) as index:
         services = Services.create(settings, index, make_answerer(settings, index))
         _, indexed, _ = index.catalog.counts()
-        click.echo(start_line(settings, username, indexed, webhook_url, listen, port))
-        _run(
-            build_application(settings, services), settings, webhook_url, listen, port, secret_token
-        )
+        application = build_application(settings, services)
+        line = start_line(settings, username, indexed, webhook_url, listen, port)
+        if watch_sources:
+            runner = make_runner(services, keep_deleted=keep_deleted)
+            try:
+                schedule_sync(application, runner)
+            except RuntimeError as exc:
+                raise click.ClickException(str(exc)) from None
+            count = len(runner.store.all())
+            line = line.replace(" Ctrl-C", f" Watching {count} sources. Ctrl-C")
+        click.echo(line)
+        _run(application, settings, webhook_url, listen, port, secret_token)
 
 
 def webhook_secret(settings: Settings, given: str | None) -> str:

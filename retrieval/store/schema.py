@@ -102,6 +102,34 @@ MIGRATIONS = (
             "CREATE INDEX stories_story ON stories(story)",
         ),
     ),
+    Migration(
+        4,
+        "watched sources (feeds, pages, folders) with their schedule, HTTP validators,"
+        " failures and a lease, and what each source last saw of its entries or files, so"
+        " `articlebot watch` fetches only what changed and notices deleted files",
+        (
+            "CREATE TABLE sources ("
+            " id INTEGER PRIMARY KEY,"
+            " location TEXT NOT NULL UNIQUE,"
+            " kind TEXT NOT NULL CHECK (kind IN ('feed', 'page', 'folder', 'file')),"
+            " name TEXT NOT NULL UNIQUE,"
+            " interval_seconds INTEGER NOT NULL CHECK (interval_seconds > 0),"
+            " allow_private INTEGER NOT NULL DEFAULT 0,"
+            " added_at REAL NOT NULL,"
+            " next_run REAL NOT NULL,"
+            " last_run REAL, last_success REAL, last_error TEXT,"
+            " failures INTEGER NOT NULL DEFAULT 0,"
+            " articles_added INTEGER NOT NULL DEFAULT 0,"
+            " etag TEXT, last_modified TEXT,"
+            " lease_owner TEXT, lease_expires REAL)",
+            "CREATE TABLE source_entries ("
+            " source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,"
+            " key TEXT NOT NULL,"
+            " fingerprint TEXT NOT NULL,"
+            " article_ids TEXT NOT NULL DEFAULT '[]',"
+            " PRIMARY KEY (source_id, key))",
+        ),
+    ),
 )
 CURRENT = MIGRATIONS[-1].version
 

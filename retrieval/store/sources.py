@@ -1,0 +1,298 @@
+"""Watched sources in the catalog: what `articlebot watch` syncs, when, and what it last saw.
+
+A source is a feed, a page, a folder or a file, with its interval, its schedule
+(`next_run`, epoch seconds), its HTTP validators (ETag / Last-Modified) and its failures.
+Each source also remembers its entries (a feed entry or a folder file: a fingerprint and
+the articles it gave), so a sync fetches only what changed and notices deleted files.
+
+Everything goes through the catalog's connection and transactions, so a sync's state and
+the articles it stored live in one file. A lease (owner + expiry, taken in a write
+transaction) keeps two watch processes on one data directory off the same source.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from retrieval.errors import StoreError
+from retrieval.store.catalog import Catalog
+
+SourceKind = Literal["feed", "page", "folder", "file"]
+_COLUMNS = (
+    "id, location, kind, name, interval_seconds, allow_private, added_at, next_run, last_run,"
+    " last_success, last_error, failures, articles_added, etag, last_modified, lease_owner,"
+    " lease_expires"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One watched source as stored (times are epoch seconds)."""
+
+    id: int
+    location: str  # the URL as typed (show it `without_userinfo`), or an absolute path
+    kind: SourceKind
+    name: str
+    interval: int
+    allow_private: bool
+    added_at: float
+    next_run: float
+    last_run: float | None = None
+    last_success: float | None = None
+    last_error: str | None = None
+    failures: int = 0
+    articles_added: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
+
+    @property
+    def is_web(self) -> bool:
+        """A feed or a page (fetched over HTTP), not a folder or a file."""
+        return self.kind in ("feed", "page")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a source last saw of one entry or file: its fingerprint and its articles."""
+
+    key: str
+    fingerprint: str
+    article_ids: tuple[str, ...] = ()
+
+
+class SourceStore:
+    """Reads and writes the `sources` and `source_entries` tables of one catalog."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    # --- declaring -------------------------------------------------------------------
+    def add(
+        self,
+        location: str,
+        kind: SourceKind,
+        name: str,
+        interval: int,
+        *,
+        now: float,
+        allow_private: bool = False,
+    ) -> Source:
+        """Declare a source, due at once; StoreError (one line) if it is already there."""
+        try:
+            with self.catalog.transaction() as conn:
+                cursor = conn.execute(
+                    "INSERT INTO sources (location, kind, name, interval_seconds, allow_private,"
+                    " added_at, next_run) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (location, kind, name, interval, int(allow_private), now, now),
+                )
+                new_id = int(cursor.lastrowid or 0)
+        except sqlite3.IntegrityError:
+            same = self.find(location) or self.find(name)
+            what = f"#{same.id} {same.name}" if same else name
+            raise StoreError(f"already watched as {what}: see `articlebot sources list`") from None
+        found = self.get(new_id)
+        assert found is not None
+        return found
+
+    def get(self, source_id: int) -> Source | None:
+        """The source with this number, if any."""
+        rows = self.catalog.query(f"SELECT {_COLUMNS} FROM sources WHERE id = ?", (source_id,))
+        return _source(rows[0]) if rows else None
+
+    def find(self, ref: str) -> Source | None:
+        """A source by its number, its name or its location."""
+        if ref.strip().isdigit():
+            found = self.get(int(ref))
+            if found is not None:
+                return found
+        rows = self.catalog.query(
+            f"SELECT {_COLUMNS} FROM sources WHERE name = ? OR location = ? ORDER BY id LIMIT 1",
+            (ref, ref),
+        )
+        return _source(rows[0]) if rows else None
+
+    def all(self) -> list[Source]:
+        """Every source, in the order they were added."""
+        rows = self.catalog.query(f"SELECT {_COLUMNS} FROM sources ORDER BY id")
+        return [_source(r) for r in rows]
+
+    def remove(self, source_id: int) -> None:
+        """Forget a source and its entries (the articles it stored stay)."""
+        with self.catalog.transaction() as conn:
+            conn.execute("DELETE FROM source_entries WHERE source_id = ?", (source_id,))
+            conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+
+    # --- scheduling ------------------------------------------------------------------
+    def due(self, now: float, *, force: bool = False) -> list[Source]:
+        """Sources whose time has come (all with `force`) and that no live lease holds,
+        soonest first."""
+        rows = self.catalog.query(
+            f"SELECT {_COLUMNS} FROM sources WHERE next_run <= ?"
+            " AND (lease_owner IS NULL OR lease_expires <= ?) ORDER BY next_run, id",
+            (float("inf") if force else now, now),
+        )
+        return [_source(r) for r in rows]
+
+    def next_due(self) -> float | None:
+        """When the next source is due (epoch seconds), if any source exists."""
+        (row,) = self.catalog.query("SELECT MIN(next_run) FROM sources")
+        return float(str(row[0])) if row[0] is not None else None
+
+    def try_lease(
+        self, source_id: int, owner: str, *, now: float, until: float, force: bool = False
+    ) -> Source | None:
+        """Take the source's lease if it is still due and free; the source, else None.
+
+        Checked and taken in one write transaction: of two processes only one gets it, and
+        the other sees the source no longer due once the first has run it. force: due or
+        not (`watch --once --all`); a lease another process holds is still respected.
+        """
+        due_by = float("inf") if force else now
+        with self.catalog.transaction() as conn:
+            taken = conn.execute(
+                "UPDATE sources SET lease_owner = ?, lease_expires = ?"
+                " WHERE id = ? AND next_run <= ? AND (lease_owner IS NULL OR lease_expires <= ?)",
+                (owner, until, source_id, due_by, now),
+            ).rowcount
+        return self.get(source_id) if taken else None
+
+    def renew(self, source_id: int, owner: str, until: float) -> bool:
+        """Extend a lease this owner holds; False if it lost it (expired and taken)."""
+        with self.catalog.transaction() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE sources SET lease_expires = ? WHERE id = ? AND lease_owner = ?",
+                    (until, source_id, owner),
+                ).rowcount
+            )
+
+    def break_lease(self, source_id: int, owner: str) -> bool:
+        """Free a lease whose owner is known to be dead (a killed process on this host)."""
+        with self.catalog.transaction() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE sources SET lease_owner = NULL, lease_expires = NULL"
+                    " WHERE id = ? AND lease_owner = ?",
+                    (source_id, owner),
+                ).rowcount
+            )
+
+    def release(self, source_id: int, owner: str) -> None:
+        """Give the lease back (a stopped run: the source stays due)."""
+        with self.catalog.transaction() as conn:
+            conn.execute(
+                "UPDATE sources SET lease_owner = NULL, lease_expires = NULL"
+                " WHERE id = ? AND lease_owner = ?",
+                (source_id, owner),
+            )
+
+    def succeeded(
+        self,
+        source_id: int,
+        owner: str,
+        *,
+        now: float,
+        next_run: float,
+        added: int,
+        kind: SourceKind | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        validators: bool = False,
+    ) -> None:
+        """Record a successful run and release the lease, in one transaction.
+
+        validators: store `etag`/`last_modified` (a 200 answer); a 304 keeps the old ones.
+        """
+        with self.catalog.transaction() as conn:
+            conn.execute(
+                "UPDATE sources SET last_run = ?, last_success = ?, last_error = NULL,"
+                " failures = 0, next_run = ?, articles_added = articles_added + ?,"
+                " kind = COALESCE(?, kind), lease_owner = NULL, lease_expires = NULL"
+                " WHERE id = ? AND (lease_owner = ? OR lease_owner IS NULL)",
+                (now, now, next_run, added, kind, source_id, owner),
+            )
+            if validators:
+                conn.execute(
+                    "UPDATE sources SET etag = ?, last_modified = ? WHERE id = ?",
+                    (etag, last_modified, source_id),
+                )
+
+    def failed(
+        self, source_id: int, owner: str, *, now: float, next_run: float, reason: str, added: int
+    ) -> None:
+        """Record a failed run (its reason, one more failure, the backoff) and release."""
+        with self.catalog.transaction() as conn:
+            conn.execute(
+                "UPDATE sources SET last_run = ?, last_error = ?, failures = failures + 1,"
+                " next_run = ?, articles_added = articles_added + ?,"
+                " lease_owner = NULL, lease_expires = NULL"
+                " WHERE id = ? AND (lease_owner = ? OR lease_owner IS NULL)",
+                (now, reason, next_run, added, source_id, owner),
+            )
+
+    # --- entries ---------------------------------------------------------------------
+    def entries(self, source_id: int) -> dict[str, Entry]:
+        """What the source last saw: {key: Entry}."""
+        rows = self.catalog.query(
+            "SELECT key, fingerprint, article_ids FROM source_entries WHERE source_id = ?",
+            (source_id,),
+        )
+        return {str(k): Entry(str(k), str(f), tuple(json.loads(str(ids)))) for k, f, ids in rows}
+
+    def put_entries(self, source_id: int, entries: Iterable[Entry]) -> None:
+        """Remember these entries (after their articles were stored: a crash in between
+        makes the next run fetch them again, and storing them again changes nothing)."""
+        with self.catalog.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO source_entries (source_id, key, fingerprint, article_ids)"
+                " VALUES (?, ?, ?, ?)",
+                [
+                    (source_id, e.key, e.fingerprint, json.dumps(list(e.article_ids)))
+                    for e in entries
+                ],
+            )
+
+    def forget_entries(self, source_id: int, keys: Iterable[str]) -> None:
+        """Drop entries (a deleted file, once its articles are removed)."""
+        with self.catalog.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM source_entries WHERE source_id = ? AND key = ?",
+                [(source_id, k) for k in keys],
+            )
+
+    def claimed_ids(self, source_id: int) -> set[str]:
+        """Every article id the source's entries gave (a file's removal spares those)."""
+        found: set[str] = set()
+        for entry in self.entries(source_id).values():
+            found.update(entry.article_ids)
+        return found
+
+
+def _source(row: tuple[Any, ...]) -> Source:
+    (id_, location, kind, name, interval, private, added, next_run, last_run, success) = row[:10]
+    error, failures, articles, etag, modified, owner, expires = row[10:]
+    return Source(
+        id=int(id_),
+        location=str(location),
+        kind=kind,
+        name=str(name),
+        interval=int(interval),
+        allow_private=bool(private),
+        added_at=float(added),
+        next_run=float(next_run),
+        last_run=None if last_run is None else float(last_run),
+        last_success=None if success is None else float(success),
+        last_error=None if error is None else str(error),
+        failures=int(failures),
+        articles_added=int(articles),
+        etag=None if etag is None else str(etag),
+        last_modified=None if modified is None else str(modified),
+        lease_owner=None if owner is None else str(owner),
+        lease_expires=None if expires is None else float(expires),
+    )
