@@ -40,7 +40,17 @@ NAMES = Names(
         "Anwen Price-Lisle": 1,  # a surname that is also a common noun
     }
 )
-VOCABULARY = {"bridge", "cost", "chief", "plant", "job", "reopen", "contract", "according"}
+VOCABULARY = {
+    "bridge",
+    "cost",
+    "chief",
+    "plant",
+    "job",
+    "reopen",
+    "contract",
+    "according",
+    "harbour",
+}
 LEXICON = Lexicon(
     names=NAMES,
     known=lambda word: word.lower().rstrip("s") in VOCABULARY or NAMES.has_word(word.lower()),
@@ -122,6 +132,11 @@ def test_the_subject_of_an_earlier_question_is_what_it_stands_for() -> None:
 def test_names_in_the_answer_are_the_topic_when_no_question_named_one() -> None:
     history = [Turn("What happened?", "According to Valley Wire: Corvane Materials said...")]
     assert follow_up("Why?", history, LEXICON).standalone == "Why? Corvane Materials"
+    # The last words of an outlet's name are no topic either.
+    said = "According to The Harbour Ledger (2026-03-05): Corvane Materials said... [1]"
+    assert follow_up("Why?", [Turn("What happened?", said)], LEXICON).topic == (
+        "Corvane Materials",
+    )
 
 
 def test_a_standalone_question_and_the_first_one_are_left_as_asked() -> None:

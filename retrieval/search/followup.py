@@ -227,8 +227,11 @@ def _names(word: str, lexicon: Lexicon) -> bool:
 
 
 def _is_site(phrase: str, sites: set[str]) -> bool:
-    """True when the phrase is an outlet's name, with or without its "The"."""
-    return phrase.lower() in sites or f"the {phrase.lower()}" in sites
+    """True when the phrase is an outlet's name or its last words: "The Harbour Ledger",
+    "Harbour Ledger", "Ledger" (an answer's "According to The Harbour Ledger" is no topic,
+    however the words of the name split into runs)."""
+    lowered = phrase.lower()
+    return any(site == lowered or site.endswith(f" {lowered}") for site in sites)
 
 
 # --- the LLM's reading -------------------------------------------------------------------------
