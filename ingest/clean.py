@@ -20,6 +20,9 @@ _NEWLINES = {
     "\u2029": "\n\n",
 }
 _NEWLINE_RE = re.compile("|".join(map(re.escape, _NEWLINES)))
+# The same for a paged text (a PDF's), whose form feeds mark where each page starts.
+_PAGE = "\f"
+_NEWLINE_KEEP_PAGES_RE = re.compile("|".join(re.escape(nl) for nl in _NEWLINES if nl != _PAGE))
 # C0/C1 control characters except \t and \n, zero-width characters (U+200B-U+200D,
 # U+2060, U+FEFF), and bidi embeddings, overrides and isolates (U+202A-U+202E,
 # U+2066-U+2069): invisible, they only break search and quoting, and an override in a
@@ -27,6 +30,7 @@ _NEWLINE_RE = re.compile("|".join(map(re.escape, _NEWLINES)))
 # (the right-to-left mark U+200F stays).
 INVISIBLE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069"
 _DROP_RE = re.compile(f"[{INVISIBLE}]")
+_DROP_KEEP_PAGES_RE = re.compile(f"(?!{_PAGE})[{INVISIBLE}]")
 # Lone surrogates (from JSON "\\ud800" escapes or undecodable file names) cannot be stored
 # as UTF-8 at all: they become the replacement character, as undecodable bytes do.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -46,16 +50,22 @@ _SPACE_RUN_RE = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str, *, pages: bool = False) -> str:
     """Return `text` normalised for storage and quoting.
 
     Newlines unified to ``\\n``; control, zero-width and bidi control characters removed;
     lone surrogates replaced by U+FFFD; runs of spaces/tabs (and other Unicode spaces)
     collapsed to one space; lines stripped at both ends; at most one blank line between
     paragraphs; no blank lines around; NFC.
+
+    pages: keep form feeds, the page breaks of a paged text (a PDF's), where they are, so
+    that a quote's page is the number of form feeds before it, plus one.
     """
-    text = _NEWLINE_RE.sub(lambda m: _NEWLINES[m.group(0)], text)
-    text = _DROP_RE.sub("", replace_surrogates(text))
+    newlines, drop = _NEWLINE_RE, _DROP_RE
+    if pages:
+        newlines, drop = _NEWLINE_KEEP_PAGES_RE, _DROP_KEEP_PAGES_RE
+    text = newlines.sub(lambda m: _NEWLINES[m.group(0)], text)
+    text = drop.sub("", replace_surrogates(text))
     lines = (_SPACE_RUN_RE.sub(" ", line).strip(" ") for line in text.split("\n"))
     text = _BLANK_RUN_RE.sub("\n\n", "\n".join(lines)).strip("\n")
     # Last, so that the removals above cannot leave a string that is no longer composed.

@@ -1,4 +1,5 @@
-"""HTML extraction with a deadline that really stops it: a worker process, killed if late.
+"""HTML, PDF and Word extraction with a deadline that really stops it: a worker process,
+killed if late.
 
 trafilatura's time grows faster than a page's size (a 4.7 MB page of 140,000 `<table>`s
 keeps it busy for more than ten minutes) and a thread cannot be stopped, so big pages are
@@ -6,6 +7,7 @@ extracted in one reused worker process; when a page takes longer than the deadli
 worker is killed (a new one starts for the next page) and the page fails with one line.
 Pages under `IN_PROCESS_CHARS` are extracted in this process: the slowest such page we
 could build takes about half a second, and ordinary articles never pay for a worker.
+PDF and Word files are hostile binary input whatever their size: always the worker.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import sys
 from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ingest.formats import Draft
+from ingest.formats_documents import DocumentLimits, document_draft
 from ingest.formats_web import html_draft
 from retrieval.errors import SourceError
 
@@ -51,9 +55,16 @@ class Extractor:
         """`html_draft` of the page, or SourceError if it fails or takes too long."""
         if len(html) < self._in_process_chars:
             return html_draft(html, source, fetched_url=fetched_url)
+        return self._in_worker(("html", html, source, fetched_url), source, "page")
+
+    def document(self, kind: str, data: bytes, source: str, limits: DocumentLimits) -> Draft:
+        """`document_draft` of a PDF or .docx file, in the worker, under the deadline."""
+        return self._in_worker(("document", kind, data, source, limits), source, "file")
+
+    def _in_worker(self, request: tuple[object, ...], source: str, noun: str) -> Draft:
         try:
             conn = self._connection()
-            conn.send((html, source, fetched_url))
+            conn.send(request)
             ready = conn.poll(self._timeout)
             reply = conn.recv() if ready else None
         except (OSError, EOFError):  # it did not start, or died (out of memory...)
@@ -62,7 +73,7 @@ class Extractor:
         if reply is None:
             self._stop(kill=True)
             raise SourceError(
-                source, f"page too complex to extract (took more than {self._timeout:g} s)"
+                source, f"{noun} too complex to extract (took more than {self._timeout:g} s)"
             )
         kind, value = reply
         if kind == "ok":
@@ -113,18 +124,26 @@ class Extractor:
 
 
 def serve(fd: int) -> None:
-    """The worker: extract each page sent on `fd` until the pipe closes."""
+    """The worker: extract each page or document sent on `fd` until the pipe closes."""
     conn = Connection(fd)
     conn.send("ready")
     while True:
         try:
-            html, source, fetched_url = conn.recv()
+            request = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            reply: tuple[str, object] = ("ok", html_draft(html, source, fetched_url=fetched_url))
+            reply: tuple[str, object] = ("ok", _handle(request))
         except SourceError as exc:
             reply = ("error", exc.reason)
         except Exception as exc:  # reported as the page's failure, like in-process
             reply = ("error", f"unexpected error: {type(exc).__name__}: {exc}")
         conn.send(reply)
+
+
+def _handle(request: tuple[Any, ...]) -> Draft:
+    if request[0] == "html":
+        _, html, source, fetched_url = request
+        return html_draft(html, source, fetched_url=fetched_url)
+    _, kind, data, source, limits = request
+    return document_draft(kind, data, source, limits)

@@ -33,7 +33,11 @@ FORMATS: dict[str, str] = {
     ".xml": "feed",
     ".rss": "feed",
     ".atom": "feed",
+    ".pdf": "pdf",
+    ".docx": "docx",
 }
+#: Formats parsed from bytes in the extraction worker (`ingest.formats_documents`).
+DOCUMENT_KINDS = frozenset({"pdf", "docx"})
 SUPPORTED = ", ".join(FORMATS)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -80,15 +84,22 @@ class Draft:
 
 
 def finish_article(
-    draft: Draft, origin: Origin, *, record: int | None = None, label: str | None = None
+    draft: Draft,
+    origin: Origin,
+    *,
+    record: int | None = None,
+    label: str | None = None,
+    paged: bool = False,
 ) -> Article:
     """Clean `draft` and apply the id/metadata rules; raise SourceError if no text is left.
+
+    paged: the text holds form feeds between its pages (a PDF's); cleaning keeps them.
 
     id: explicit record id, else canonical URL, else the file URI (+ "#<record>" for
     multi-record files), else "sha256:" + a prefix of the content hash.
     """
-    text = drop_residue(clean_text(draft.text))
-    if not text:
+    text = drop_residue(clean_text(draft.text, pages=paged))
+    if not text.strip():
         raise SourceError(label or origin.source, "no article text found")
     url = canonical_url(draft.url) or canonical_url(origin.url)
     explicit_id = clean_inline(str(draft.id)) if draft.id is not None else ""

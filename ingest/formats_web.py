@@ -11,6 +11,7 @@ import codecs
 import re
 from html.parser import HTMLParser
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import trafilatura
 from trafilatura.settings import set_date_params
@@ -25,7 +26,19 @@ from retrieval.types import Article
 # Below this many characters an "extraction" is navigation or an error page, not an article.
 MIN_ARTICLE_CHARS = 100
 
-WebKind = Literal["html", "feed", "text"]
+WebKind = Literal["html", "feed", "text", "pdf", "docx"]
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_DOCUMENT_TYPES: dict[str, WebKind] = {
+    "application/pdf": "pdf",
+    "application/x-pdf": "pdf",
+    DOCX_TYPE: "docx",
+}
+# Content types that say nothing about a download: its suffix or its first bytes decide.
+_VAGUE_TYPES = frozenset(
+    {"", "application/octet-stream", "binary/octet-stream", "application/download",
+     "application/x-download", "application/force-download"}
+)  # fmt: skip
+_SUFFIX_KINDS: dict[str, WebKind] = {".pdf": "pdf", ".docx": "docx"}
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _FEED_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
@@ -43,13 +56,25 @@ _SNIFFABLE_TYPES = _HTML_TYPES | _FEED_TYPES | {"text/plain", "", "application/o
 
 
 def web_kind(fetched: Fetched, source: str) -> WebKind:
-    """Decide from Content-Type, and by sniffing when that is vague, what a download is."""
+    """Decide from Content-Type, and by sniffing when that is vague, what a download is.
+
+    PDF and Word files are told by their content type; when it is vague (none, or
+    application/octet-stream) by the URL's suffix, or a "%PDF-" start.
+    """
     content_type = fetched.content_type
+    if content_type in _DOCUMENT_TYPES:
+        return _DOCUMENT_TYPES[content_type]
+    if content_type in _VAGUE_TYPES:
+        if kind := _document_by_name(fetched.url, source):
+            return kind
+        if fetched.body[:1024].lstrip().startswith(b"%PDF-"):
+            return "pdf"
     sniffable = content_type in _SNIFFABLE_TYPES or content_type.endswith("+xml")
     if not sniffable:
         raise SourceError(
             source,
-            f"unsupported content type '{content_type}' (not an HTML page or RSS/Atom feed)",
+            f"unsupported content type '{content_type}' "
+            "(not an HTML page, RSS/Atom feed, PDF or Word file)",
         )
     if looks_binary(fetched.body[:8192]):
         raise SourceError(source, f"binary content ({content_type or 'no content type'}), not text")
@@ -63,6 +88,19 @@ def web_kind(fetched: Fetched, source: str) -> WebKind:
     if content_type == "text/plain":
         return "text"
     raise SourceError(source, "neither an HTML page nor an RSS/Atom feed")
+
+
+def _document_by_name(*urls: str) -> WebKind | None:
+    """The document kind ("pdf", "docx") a URL's path ends in, if any."""
+    for url in urls:
+        try:
+            path = urlsplit(url).path.lower()
+        except ValueError:
+            continue
+        for suffix, kind in _SUFFIX_KINDS.items():
+            if path.endswith(suffix):
+                return kind
+    return None
 
 
 def decode_html(data: bytes, source: str, *, charset: str | None, strict: bool) -> str:

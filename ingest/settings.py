@@ -20,7 +20,10 @@ class IngestSettings(BaseModel):
     extract_timeout: float = Field(
         default=20.0,
         gt=0,
-        description="Seconds allowed for extracting one web page's text; slower pages fail.",
+        description=(
+            "Seconds allowed for extracting one web page's or PDF/Word file's text; "
+            "slower ones fail."
+        ),
     )
     feed_timeout: float = Field(
         default=60.0,
@@ -32,6 +35,16 @@ class IngestSettings(BaseModel):
     )
     max_article_bytes: int = Field(
         default=5_000_000, ge=1_000, description="Largest file or download accepted, in bytes."
+    )
+    max_document_pages: int = Field(
+        default=1000,
+        ge=1,
+        description="Most pages accepted in one PDF; a longer one is refused (page bombs).",
+    )
+    max_unzipped_bytes: int = Field(
+        default=50_000_000,
+        ge=100_000,
+        description="Largest unpacked size of one .docx, in bytes; more is refused (zip bombs).",
     )
     user_agent: str = Field(
         default="articlebot/0.1 (+https://github.com/articlebot/articlebot)",

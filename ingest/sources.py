@@ -1,5 +1,8 @@
 """Turn the source strings people type (paths, directories, URLs, feeds) into `Article`s.
 
+Files are told apart by suffix (`FORMATS`), downloads by content type (`web_kind`); PDF and
+Word files, from either, are parsed in the extraction worker (`Extractor.document`).
+
 Loading never raises for a bad source: every failure is yielded as a `SourceError` naming
 the source and the reason, and the caller reports it and goes on with the rest.
 """
@@ -21,6 +24,7 @@ from ingest.extract import Extractor
 from ingest.feeds import FeedLimits, parse_feed
 from ingest.fetch import Fetched, Fetcher, without_userinfo
 from ingest.formats import (
+    DOCUMENT_KINDS,
     FORMATS,
     SUPPORTED,
     Origin,
@@ -29,6 +33,7 @@ from ingest.formats import (
     human_size,
 )
 from ingest.formats_data import parse_json, parse_jsonl
+from ingest.formats_documents import DocumentLimits
 from ingest.formats_text import parse_markdown, parse_txt
 from ingest.formats_web import decode_html, decode_plain, web_kind
 from ingest.settings import IngestSettings
@@ -160,6 +165,11 @@ def load_fetched(
     if kind == "feed":
         limits = FeedLimits.from_settings(settings)
         yield from parse_feed(fetched.body, origin, fetcher, limits, extractor)
+    elif kind == "pdf" or kind == "docx":
+        draft = extractor.document(
+            kind, fetched.body, shown, DocumentLimits.from_settings(settings)
+        )
+        yield finish_article(draft, origin, paged=kind == "pdf")
     elif kind == "html":
         html = decode_html(fetched.body, shown, charset=fetched.charset, strict=False)
         yield finish_article(extractor.draft(html, shown, fetched_url=fetched.url), origin)
@@ -241,6 +251,9 @@ def _load_file(
     )
     if kind == "feed":
         yield from parse_feed(data, origin, fetcher, FeedLimits.from_settings(settings), extractor)
+    elif kind in DOCUMENT_KINDS:
+        draft = extractor.document(kind, data, source, DocumentLimits.from_settings(settings))
+        yield finish_article(draft, origin, paged=kind == "pdf")
     elif kind == "html":
         html = decode_html(data, source, charset=None, strict=True)
         yield finish_article(extractor.draft(html, source), origin)

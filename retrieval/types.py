@@ -113,6 +113,17 @@ class Citation:
     end: int
     also_ran: tuple[Appearance, ...] = ()  # other outlets that ran the same story
 
+    @property
+    def page(self) -> int | None:
+        """The page the quote starts on, for texts with pages (a PDF's); else None.
+
+        Pages are separated by form feeds in the stored text: 1 + those before the quote.
+        """
+        text = self.article.text
+        if "\f" not in text:
+            return None
+        return 1 + text.count("\f", 0, self.start)
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         a = self.article
@@ -126,6 +137,7 @@ class Citation:
             "quote": self.quote,
             "start": self.start,
             "end": self.end,
+            "page": self.page,
             "ingested_at": a.ingested_at.isoformat(),
             "also_ran": [x.to_dict() for x in self.also_ran],
         }

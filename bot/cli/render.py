@@ -13,7 +13,12 @@ def source_line(c: Citation) -> str:
     line = f"[{c.n}] {a.title} — {dateline(a)}"
     if a.published is None:  # the day it was added is not a publication date: say which it is
         line += f" (added {a.ingested_at.date().isoformat()})"
-    return line
+    return line + page_label(c)
+
+
+def page_label(c: Citation) -> str:
+    """`, p. 3` for a quote of a text with pages (a PDF's); empty otherwise."""
+    return f", p. {c.page}" if c.page is not None else ""
 
 
 def also_ran_line(copies: tuple[Appearance, ...]) -> str:
@@ -45,7 +50,7 @@ def render_sources(answer: Answer) -> str:
     for c in answer.citations:
         first = earlier_citation(answer, c)
         if first is not None:
-            lines.append(f"[{c.n}] the same article as [{first}]")
+            lines.append(f"[{c.n}] the same article as [{first}]{page_label(c)}")
             if not quotes_shown(answer, c):
                 lines.append(f'    "{c.quote}"')
             continue

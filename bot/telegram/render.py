@@ -15,7 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from bot.cli.render import also_ran_line, earlier_citation, render_answer, scope_note
+from bot.cli.render import (
+    also_ran_line,
+    earlier_citation,
+    page_label,
+    render_answer,
+    scope_note,
+)
 from retrieval.answer.prompts import GREETING, quotes_shown
 from retrieval.news.datelines import outlet, published_label
 from retrieval.types import Answer, Citation
@@ -77,7 +83,8 @@ class Block:
 
 
 def source_line(c: Citation) -> str:
-    """`[n] <a href=url>Title</a> — Site, 2026-03-19` as escaped HTML ("no date" if unknown)."""
+    """`[n] <a href=url>Title</a> — Site, 2026-03-19` as escaped HTML ("no date" if unknown),
+    with `, p. 3` for a quote of a PDF."""
     a = c.article
     title = " ".join(a.title.split()) or "Untitled"
     if len(title) > _TITLE_MAX:
@@ -86,7 +93,7 @@ def source_line(c: Citation) -> str:
     if a.url and is_web_url(a.url):
         shown = f'<a href="{html.escape(a.url, quote=True)}">{html.escape(title, quote=False)}</a>'
     site = html.escape(outlet(a)[:_SITE_MAX], quote=False)
-    return f"[{c.n}] {shown} — {site}, {published_label(a)}"
+    return f"[{c.n}] {shown} — {site}, {published_label(a)}{page_label(c)}"
 
 
 def is_web_url(url: str, max_escaped: int = _URL_MAX) -> bool:
@@ -120,7 +127,7 @@ def answer_blocks(answer: Answer) -> list[Block]:
         for c in answer.citations:
             first = earlier_citation(answer, c)
             if first is not None:
-                line = f"[{c.n}] <i>the same article as [{first}]</i>"
+                line = f"[{c.n}] <i>the same article as [{first}]{page_label(c)}</i>"
                 blocks.append(Block(line, escape=False, whole=True))
             else:
                 blocks.append(Block(sendable(source_line(c)), escape=False, whole=True))

@@ -3,6 +3,9 @@
 A quote is cut from the stored article text by offsets, never copied from model output,
 and checked again before it is shown: a citation that points at the wrong passage is the
 most common complaint about RAG apps, so an unverifiable quote is dropped, not shown.
+
+A paged text (a PDF's) holds a form feed between pages: a quote stops at the end of the
+page it starts on, so it never shows a form feed and its page (`Citation.page`) is exact.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from retrieval.types import Article, Citation
 
 ELLIPSIS = "…"
 MAX_QUOTE_CHARS = 300
+PAGE_BREAK = "\f"
 
 
 def make_citation(
@@ -22,10 +26,16 @@ def make_citation(
         return None
     while start < end and text[start].isspace():
         start += 1
+    page_end = text.find(PAGE_BREAK, start, end)
+    cut_at_page = page_end >= 0
+    if cut_at_page:
+        end = page_end
     while end > start and text[end - 1].isspace():
         end -= 1
+    if end <= start:
+        return None
     prefix = ELLIPSIS + " " if start > 0 and not _starts_sentence(text, start) else ""
-    suffix = ""
+    suffix = " " + ELLIPSIS if cut_at_page else ""
     if end - start > max_chars:
         cut = text.rfind(" ", start, start + max_chars)
         end = cut if cut > start else start + max_chars

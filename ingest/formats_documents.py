@@ -1,0 +1,320 @@
+"""PDF and Word (.docx) files: bytes to a `Draft`, with every failure one `SourceError` line.
+
+PDFs are read with pypdf (pure Python; in bench/bench_documents.py as accurate as
+pdfminer.six on words and about eight times faster). Its lines are joined back into
+paragraphs here, because the chunker and the residue filter work paragraph by paragraph.
+Pages are kept apart by a form feed on a line of its own (`PAGE_BREAK`; `finish_article`
+keeps them when called with paged=True), so a citation can name the page its quote starts
+on without any change to what is stored.
+
+Both formats are hostile input: these functions run in the extraction worker
+(`ingest.extract`), which is killed past its deadline; page counts, inflated sizes and
+zip directories are checked before anything is decompressed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import statistics
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from retrieval.errors import SourceError
+
+if TYPE_CHECKING:
+    from ingest.formats import Draft
+    from ingest.settings import IngestSettings
+
+#: Between the text of two pages (cleaning keeps it: `finish_article(..., paged=True)`).
+PAGE_BREAK = "\n\f\n"
+#: Fewer letters than this in a whole PDF: it has no text layer worth storing.
+_MIN_LETTERS = 20
+_HEADER_DIGITS = re.compile(r"\d+")
+# Titles that tools write for you, not the author: "Microsoft Word - report.docx".
+_ENCRYPTED = "encrypted PDF (password-protected); save an unlocked copy"
+_TOOL_TITLE = re.compile(
+    r"^(?:microsoft (?:word|powerpoint) - |untitled\b)|\.(?:docx?|pdf|odt|rtf|txt)$", re.I
+)
+_WORD_PART = re.compile(r"(?:\r?\n)")
+
+# pypdf reports every recoverable oddity of a file on its logger; the one line we yield
+# says what matters.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLimits:
+    """How much of a document is read before it is refused as a bomb."""
+
+    max_pages: int = 1000
+    max_unzipped_bytes: int = 50_000_000
+    max_zip_entries: int = 2000
+
+    @classmethod
+    def from_settings(cls, settings: IngestSettings) -> DocumentLimits:
+        return cls(
+            max_pages=settings.max_document_pages,
+            max_unzipped_bytes=settings.max_unzipped_bytes,
+        )
+
+
+def document_draft(kind: str, data: bytes, source: str, limits: DocumentLimits) -> Draft:
+    """The draft of a "pdf" or "docx" file (the worker's entry point)."""
+    if kind == "pdf":
+        return pdf_draft(data, source, limits)
+    if kind == "docx":
+        return docx_draft(data, source, limits)
+    raise ValueError(f"not a document kind: {kind}")
+
+
+# --- PDF ---------------------------------------------------------------------------------
+
+
+def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
+    """Text (pages split by `PAGE_BREAK`), title, author and creation date of a PDF."""
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
+
+    from ingest.formats import Draft
+
+    if not data.lstrip(b"\x00\t\n\r ")[:1024].count(b"%PDF-"):
+        raise SourceError(source, "not a PDF file (no %PDF header)")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not _opened_without_password(reader):
+            raise SourceError(source, _ENCRYPTED)
+        declared = _declared_pages(reader)
+        if declared > limits.max_pages:
+            raise _too_many_pages(source, declared, limits)
+        pages = reader.pages
+        if len(pages) > limits.max_pages:
+            raise _too_many_pages(source, len(pages), limits)
+        texts = [_page_text(page) for page in pages]
+        title, author, published = _pdf_metadata(reader)
+    except SourceError:
+        raise
+    except (DependencyError, FileNotDecryptedError):
+        raise SourceError(source, _ENCRYPTED) from None
+    except LimitReachedError:
+        raise SourceError(
+            source, "refused: a stream inflates past the decompression limit (a PDF bomb?)"
+        ) from None
+    except RecursionError:
+        raise SourceError(source, "refused: objects nested too deeply (a PDF bomb?)") from None
+    except MemoryError:
+        raise SourceError(source, "refused: too large to read (a PDF bomb?)") from None
+    except Exception as exc:  # pypdf raises many types on a damaged file
+        raise SourceError(source, f"corrupt or unreadable PDF ({_brief(exc)})") from None
+    if sum(ch.isalpha() for text in texts for ch in text) < _MIN_LETTERS:
+        raise SourceError(source, "PDF has no text layer (scanned?); OCR it first")
+    pages_text = _drop_running_lines([_page_lines(text) for text in texts])
+    body = PAGE_BREAK.join("\n\n".join(_paragraphs(lines)) for lines in pages_text)
+    return Draft(text=body, title=title, author=author, published=published)
+
+
+def _opened_without_password(reader: Any) -> bool:
+    """Many PDFs are "encrypted" with an empty user password: anyone may read them."""
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # an unsupported or broken security handler: it stays locked
+        return False
+
+
+def _declared_pages(reader: Any) -> int:
+    """The page count the file claims (/Count), read before the page tree is walked."""
+    try:
+        count = reader.trailer["/Root"]["/Pages"].get("/Count", 0)
+        return int(count)
+    except Exception:  # a missing or odd count: walking the tree will tell
+        return 0
+
+
+def _too_many_pages(source: str, pages: int, limits: DocumentLimits) -> SourceError:
+    return SourceError(
+        source,
+        f"refused: {pages:,} pages, more than the limit of {limits.max_pages:,} "
+        "(ARTICLEBOT_MAX_DOCUMENT_PAGES)",
+    )
+
+
+def _page_text(page: Any) -> str:
+    contents = page.get_contents()  # decoded here first: extract_text hides a bomb's error
+    if contents is not None:
+        contents.get_data()
+    text = page.extract_text() or ""
+    return text.replace("\f", "\n")  # form feeds only ever separate pages
+
+
+def _page_lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines()]
+
+
+def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Drop running headers and footers: a first or last line that (digits aside) repeats
+    on more than half of the pages ("Annual report 2026", "Page 3 of 12")."""
+    if len(pages) < 3:
+        return pages
+
+    def key(line: str) -> str:
+        return _HEADER_DIGITS.sub("#", line)
+
+    counts: dict[str, int] = {}
+    for lines in pages:
+        edges = {key(line) for line in _edge_lines(lines)}
+        for k in edges:
+            counts[k] = counts.get(k, 0) + 1
+    running = {k for k, n in counts.items() if n > len(pages) / 2}
+    if not running:
+        return pages
+    kept = []
+    for lines in pages:
+        content = [i for i, line in enumerate(lines) if line]
+        at_edge = set(content[:2] + content[-2:])
+        kept.append([ln for i, ln in enumerate(lines) if not (i in at_edge and key(ln) in running)])
+    return kept
+
+
+def _edge_lines(lines: list[str]) -> list[str]:
+    content = [line for line in lines if line]
+    return content[:2] + content[-2:]
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    """Rejoin a page's lines into paragraphs.
+
+    A line as wide as the page's full lines continues on the next; a shorter one ends its
+    paragraph (the last line of a paragraph, a heading, a list item). A word broken with a
+    hyphen at the end of a line keeps its hyphen and loses the space.
+    """
+    widths = [len(line) for line in lines if len(line) > 20]
+    full = 0.0
+    if len(widths) >= 2:
+        full = 0.8 * statistics.quantiles(widths, n=10, method="inclusive")[-1]
+    paragraphs: list[str] = []
+    current = ""
+    for line in lines:
+        if not line:
+            if current:
+                paragraphs.append(current)
+            current = ""
+            continue
+        if not current:
+            current = line
+        elif current.endswith("-") and current[-2:-1].isalpha():
+            current += line
+        else:
+            current += " " + line
+        if len(line) < full or not full:
+            paragraphs.append(current)
+            current = ""
+    if current:
+        paragraphs.append(current)
+    return paragraphs
+
+
+def _pdf_metadata(reader: Any) -> tuple[str | None, str | None, datetime | None]:
+    try:
+        info = reader.metadata
+    except Exception:  # a damaged /Info dictionary only costs the metadata
+        return None, None, None
+    if info is None:
+        return None, None, None
+    published: datetime | None
+    try:
+        published = info.creation_date
+    except Exception:  # an unparsable /CreationDate
+        published = None
+    return _title(_string(info.get("/Title"))), _string(info.get("/Author")), published
+
+
+def _string(value: object) -> str | None:
+    return str(value) if isinstance(value, str) and value.strip() else None
+
+
+def _title(value: str | None) -> str | None:
+    """The document's own title, unless a tool wrote it (a file name, "Untitled")."""
+    if value is None or _TOOL_TITLE.search(value.strip()):
+        return None
+    return value
+
+
+# --- Word --------------------------------------------------------------------------------
+
+
+def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
+    """Body paragraphs and tables (one row a line) of a .docx, with its core properties."""
+    import docx
+    from docx.table import Table
+
+    from ingest.formats import Draft
+
+    _check_zip(data, source, limits)
+    try:
+        document = docx.Document(io.BytesIO(data))
+        blocks: list[str] = []
+        heading: str | None = None
+        for item in document.iter_inner_content():
+            if isinstance(item, Table):
+                rows = [" | ".join(_cells(row)) for row in item.rows]
+                blocks.append("\n".join(row for row in rows if row.strip(" |")))
+                continue
+            text = _WORD_PART.sub("\n", item.text)
+            style = item.style.name if item.style is not None else ""
+            if heading is None and not blocks and style in ("Title", "Heading 1"):
+                heading = text
+                continue
+            blocks.append(text)
+        props = document.core_properties
+        title, author, created = props.title, props.author, props.created
+    except SourceError:
+        raise
+    except MemoryError:
+        raise SourceError(source, "refused: too large to read (a zip bomb?)") from None
+    except Exception as exc:  # python-docx and lxml raise many types on a damaged file
+        raise SourceError(source, f"corrupt or unreadable Word file ({_brief(exc)})") from None
+    return Draft(
+        text="\n\n".join(block for block in blocks if block.strip()),
+        title=_title(title or None) or heading,
+        author=author or None,
+        published=created,
+    )
+
+
+def _cells(row: Any) -> list[str]:
+    seen: list[str] = []
+    for cell in row.cells:  # a merged cell is repeated once per grid column it spans
+        text = " ".join(cell.text.split())
+        if not seen or seen[-1] != text:
+            seen.append(text)
+    return seen
+
+
+def _check_zip(data: bytes, source: str, limits: DocumentLimits) -> None:
+    """Refuse a .docx whose zip directory promises more than the limits, before inflating.
+
+    zipfile never returns more than an entry's declared size (it fails the CRC check
+    instead), so the declared sizes bound what python-docx can inflate.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise SourceError(source, "corrupt or unreadable Word file (not a zip archive)") from None
+    if len(entries) > limits.max_zip_entries:
+        raise SourceError(source, f"refused: {len(entries):,} parts in the file (a zip bomb?)")
+    total = sum(entry.file_size for entry in entries)
+    if total > limits.max_unzipped_bytes:
+        raise SourceError(
+            source,
+            f"refused: unpacks to {total:,} bytes, more than the limit of "
+            f"{limits.max_unzipped_bytes:,} (ARTICLEBOT_MAX_UNZIPPED_BYTES; a zip bomb?)",
+        )
+
+
+def _brief(exc: BaseException) -> str:
+    message = str(exc).split("\n", 1)[0][:120]
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
