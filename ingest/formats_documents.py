@@ -101,12 +101,12 @@ def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         raise SourceError(source, _ENCRYPTED) from None
     except LimitReachedError:
         raise SourceError(
-            source, "refused: a stream inflates past the decompression limit (a PDF bomb?)"
+            source, "a stream inflates past the decompression limit (a PDF bomb?); not read"
         ) from None
     except RecursionError:
-        raise SourceError(source, "refused: objects nested too deeply (a PDF bomb?)") from None
+        raise SourceError(source, "objects nested too deeply (a PDF bomb?); not read") from None
     except MemoryError:
-        raise SourceError(source, "refused: too large to read (a PDF bomb?)") from None
+        raise SourceError(source, "too large to read (a PDF bomb?)") from None
     except Exception as exc:  # pypdf raises many types on a damaged file
         raise SourceError(source, f"corrupt or unreadable PDF ({_brief(exc)})") from None
     if sum(ch.isalpha() for text in texts for ch in text) < _MIN_LETTERS:
@@ -136,7 +136,7 @@ def _declared_pages(reader: Any) -> int:
 def _too_many_pages(source: str, pages: int, limits: DocumentLimits) -> SourceError:
     return SourceError(
         source,
-        f"refused: {pages:,} pages, more than the limit of {limits.max_pages:,} "
+        f"{pages:,} pages, more than the limit of {limits.max_pages:,} "
         "(ARTICLEBOT_MAX_DOCUMENT_PAGES)",
     )
 
@@ -273,7 +273,7 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
     except SourceError:
         raise
     except MemoryError:
-        raise SourceError(source, "refused: too large to read (a zip bomb?)") from None
+        raise SourceError(source, "too large to read (a zip bomb?)") from None
     except Exception as exc:  # python-docx and lxml raise many types on a damaged file
         raise SourceError(source, f"corrupt or unreadable Word file ({_brief(exc)})") from None
     return Draft(
@@ -305,12 +305,12 @@ def _check_zip(data: bytes, source: str, limits: DocumentLimits) -> None:
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         raise SourceError(source, "corrupt or unreadable Word file (not a zip archive)") from None
     if len(entries) > limits.max_zip_entries:
-        raise SourceError(source, f"refused: {len(entries):,} parts in the file (a zip bomb?)")
+        raise SourceError(source, f"{len(entries):,} parts in one file, too many (a zip bomb?)")
     total = sum(entry.file_size for entry in entries)
     if total > limits.max_unzipped_bytes:
         raise SourceError(
             source,
-            f"refused: unpacks to {total:,} bytes, more than the limit of "
+            f"unpacks to {total:,} bytes, more than the limit of "
             f"{limits.max_unzipped_bytes:,} (ARTICLEBOT_MAX_UNZIPPED_BYTES; a zip bomb?)",
         )
 

@@ -58,17 +58,16 @@ _SNIFFABLE_TYPES = _HTML_TYPES | _FEED_TYPES | {"text/plain", "", "application/o
 def web_kind(fetched: Fetched, source: str) -> WebKind:
     """Decide from Content-Type, and by sniffing when that is vague, what a download is.
 
-    PDF and Word files are told by their content type; when it is vague (none, or
-    application/octet-stream) by the URL's suffix, or a "%PDF-" start.
+    PDF and Word files are told by their content type, a body starting with "%PDF-", or,
+    when the content type is vague (none, application/octet-stream), the URL's suffix.
     """
     content_type = fetched.content_type
     if content_type in _DOCUMENT_TYPES:
         return _DOCUMENT_TYPES[content_type]
-    if content_type in _VAGUE_TYPES:
-        if kind := _document_by_name(fetched.url, source):
-            return kind
-        if fetched.body[:1024].lstrip().startswith(b"%PDF-"):
-            return "pdf"
+    if fetched.body[:1024].lstrip().startswith(b"%PDF-"):
+        return "pdf"  # whatever the label says: no page or feed starts like a PDF
+    if content_type in _VAGUE_TYPES and (kind := _document_by_name(fetched.url, source)):
+        return kind
     sniffable = content_type in _SNIFFABLE_TYPES or content_type.endswith("+xml")
     if not sniffable:
         raise SourceError(

@@ -53,6 +53,8 @@ def ingest(
 ) -> None:
     """Load articles from files, directories, URLs or RSS/Atom feeds into the index.
 
+    Files: .txt, .md, .html, .json, .jsonl, RSS/Atom (.xml, .rss, .atom), .pdf and .docx.
+
     Ingesting an unchanged article again does nothing; a changed one replaces its old
     passages. Exit status is 1 when any source failed (the others are still stored).
 
@@ -61,6 +63,7 @@ def ingest(
         articlebot ingest samples/articles/
         articlebot ingest samples/articles/ --glob '*.md'
         articlebot ingest https://example.com/story.html https://example.com/feed.xml
+        articlebot ingest report.pdf minutes.docx https://example.com/filing.pdf
         articlebot ingest --rebuild        # after changing the embedder or chunk size
         articlebot ingest --allow-private http://intranet.local/feed.xml
     """

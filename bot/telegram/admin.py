@@ -1,4 +1,4 @@
-"""Ingest from the chat, for admins: /add <url> and uploaded .txt/.md/.html documents.
+"""Ingest from the chat, for admins: /add <url> and uploaded .txt/.md/.html/.pdf/.docx files.
 
 URLs go through the ingest fetcher with the private-address guard on: only http(s), no
 loopback, private, link-local or metadata addresses, size and time capped by settings.
@@ -21,9 +21,16 @@ from ingest.sources import load_sources
 from retrieval.errors import SourceError
 from retrieval.types import Article
 
-USAGE_ADD = "Usage: /add <url>, for example /add https://example.com/news/story.html"
+USAGE_ADD = (
+    "Usage: /add <url> of an article page, a feed, a PDF or a Word file, "
+    "for example /add https://example.com/news/story.html"
+)
 ADMINS_ONLY = "Sorry, only the bot's admins can add articles."
-DOCUMENT_TYPES = (".txt", ".md", ".markdown", ".html", ".htm")
+DOCUMENT_TYPES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+ADMIN_HELP = (
+    "As an admin you can /add &lt;url&gt; (an article page, a feed, a PDF or a Word file) "
+    "or send me a .txt, .md, .html, .pdf or .docx file to add it."
+)
 
 
 def is_admin(services: Services, user_id: int | None) -> bool:
@@ -49,7 +56,7 @@ async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Add an uploaded .txt/.md/.html file to the index (admins only)."""
+    """Add an uploaded .txt/.md/.html/.pdf/.docx file to the index (admins only)."""
     message = update.effective_message
     if message is None or message.document is None:
         return

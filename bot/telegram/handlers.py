@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, 
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.telegram.admin import ADMIN_HELP, is_admin
 from bot.telegram.render import escape_within, is_web_url, sendable
 from bot.telegram.reply import NO_PREVIEW, answer_question
 from bot.telegram.services import forget, services_of
@@ -33,8 +34,15 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Show how to use the bot."""
-    await start(update, context)
+    """Show how to use the bot (and, to an admin, how to add articles and files)."""
+    message = update.effective_message
+    if message is None:
+        return
+    user = message.from_user.id if message.from_user else None
+    text = START
+    if is_admin(services_of(context), user):
+        text += "\n\n" + ADMIN_HELP
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

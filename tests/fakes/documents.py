@@ -142,6 +142,22 @@ def many_pages_pdf(n_pages: int) -> bytes:
     return raw_pdf(objects)
 
 
+def slow_pdf(operators: int = 400_000) -> bytes:
+    """One page of `operators` tiny text runs: small compressed, seconds of pypdf's time."""
+    ops = b"BT /F1 12 Tf 72 700 Td (word) Tj ET\n" * operators
+    data = zlib.compress(ops, 9)
+    stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [5 0 R] /Count 1 >>",
+        stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R"
+        b" /Resources << /Font << /F1 4 0 R >> >> >>",
+    ]
+    return raw_pdf(objects)
+
+
 def deflate_bomb_pdf(inflated_bytes: int = 200_000_000) -> bytes:
     """One page whose content stream inflates from a few kB to `inflated_bytes` of spaces."""
     squeeze = zlib.compressobj(9)
