@@ -101,7 +101,8 @@ def test_bad_file_in_directory_does_not_stop_the_rest(tmp_path: Path, settings: 
             '<meta charset="utf-8"><p>Café</p>'.encode("latin-1"),
             "not valid utf-8, the charset it declares (save it as UTF-8)",
         ),
-        ("report.pdf", b"%PDF-1.7", "unsupported file type '.pdf' (supported: .txt, .md"),
+        ("report.pdf", b"%PDF-1.7", "corrupt or unreadable PDF"),
+        ("slides.pptx", b"PK", "unsupported file type '.pptx' (supported: .txt, .md"),
         ("README", b"text", "unsupported file type (no extension)"),
     ],
 )
@@ -215,8 +216,12 @@ def test_plain_text_url(settings: Settings, article_server: ArticleServer) -> No
         ("/status/500", "HTTP 500 Internal Server Error"),
         ("/nav-only", "no article text found (only 4 characters)"),
         ("/binary", "binary content (application/octet-stream), not text"),
-        ("/image.png", "unsupported content type 'image/png' (not an HTML page or RSS/Atom feed)"),
-        ("/report.pdf", "unsupported content type 'application/pdf'"),
+        (
+            "/image.png",
+            "unsupported content type 'image/png' "
+            "(not an HTML page, RSS/Atom feed, PDF or Word file)",
+        ),
+        ("/report.pdf", "corrupt or unreadable PDF"),  # a PDF header and nothing else
         ("/bad-feed", "malformed feed: no element found (line 1, column"),
     ],
 )
