@@ -1,5 +1,6 @@
 """PDF text extraction: pypdf against pdfminer.six on speed and quality; docx speed.
 
+    .venv/bin/pip install -c constraints.txt -e ".[dev,bench]"   # pdfminer.six, fpdf2
     .venv/bin/python bench/bench_documents.py --docs 12 --pages 10 --repeat 5
 
 Generates report-like PDFs (seeded paragraphs, a running header, page-number footers)
@@ -25,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.fakes.documents
 
-from pdfminer.high_level import extract_text as pdfminer_text  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
 from ingest.formats_documents import DocumentLimits, docx_draft, pdf_draft  # noqa: E402
@@ -63,7 +63,9 @@ def with_pypdf(data: bytes) -> str:
 
 
 def with_pdfminer(data: bytes) -> str:
-    return pdfminer_text(io.BytesIO(data))
+    from pdfminer.high_level import extract_text  # the bench extra: pip install -e ".[bench]"
+
+    return str(extract_text(io.BytesIO(data)))
 
 
 def quality(text: str, paragraphs: list[str]) -> tuple[float, float, float]:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from pypdf.errors import LimitReachedError
+
 from retrieval.errors import SourceError
 
 if TYPE_CHECKING:
@@ -53,6 +55,9 @@ class DocumentLimits:
     max_pages: int = 1000
     max_unzipped_bytes: int = 50_000_000
     max_zip_entries: int = 2000
+    #: All of a PDF's page contents, inflated (pypdf caps each stream at 75 MB; many such
+    #: streams would still fill the memory). Real pages take kilobytes each.
+    max_page_contents_bytes: int = 150_000_000
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> DocumentLimits:
@@ -77,7 +82,7 @@ def document_draft(kind: str, data: bytes, source: str, limits: DocumentLimits) 
 def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
     """Text (pages split by `PAGE_BREAK`), title, author and creation date of a PDF."""
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
+    from pypdf.errors import DependencyError, FileNotDecryptedError
 
     from ingest.formats import Draft
 
@@ -93,7 +98,8 @@ def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         pages = reader.pages
         if len(pages) > limits.max_pages:
             raise _too_many_pages(source, len(pages), limits)
-        texts = [_page_text(page) for page in pages]
+        budget = [limits.max_page_contents_bytes]
+        texts = [_page_text(page, budget) for page in pages]
         title, author, published = _pdf_metadata(reader)
     except SourceError:
         raise
@@ -101,7 +107,7 @@ def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         raise SourceError(source, _ENCRYPTED) from None
     except LimitReachedError:
         raise SourceError(
-            source, "a stream inflates past the decompression limit (a PDF bomb?); not read"
+            source, "its contents inflate past the decompression limit (a PDF bomb?); not read"
         ) from None
     except RecursionError:
         raise SourceError(source, "objects nested too deeply (a PDF bomb?); not read") from None
@@ -141,10 +147,13 @@ def _too_many_pages(source: str, pages: int, limits: DocumentLimits) -> SourceEr
     )
 
 
-def _page_text(page: Any) -> str:
+def _page_text(page: Any, budget: list[int]) -> str:
+    """A page's text; `budget` holds the inflated bytes the pages left may still take."""
     contents = page.get_contents()  # decoded here first: extract_text hides a bomb's error
     if contents is not None:
-        contents.get_data()
+        budget[0] -= len(contents.get_data())
+        if budget[0] < 0:
+            raise LimitReachedError("page contents over the limit")
     text = page.extract_text() or ""
     return text.replace("\f", "\n")  # form feeds only ever separate pages
 

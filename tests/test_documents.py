@@ -213,7 +213,11 @@ def _bad_files() -> dict[str, tuple[bytes, str]]:
         ),
         "deflate-bomb.pdf": (
             make.deflate_bomb_pdf(),
-            "a stream inflates past the decompression limit (a PDF bomb?); not read",
+            "its contents inflate past the decompression limit (a PDF bomb?); not read",
+        ),
+        "many-streams-bomb.pdf": (  # each stream under pypdf's own cap, together 280 MB
+            make.deflate_bomb_pdf(70_000_000, pages=4),
+            "its contents inflate past the decompression limit (a PDF bomb?); not read",
         ),
         "slow.pdf": (make.slow_pdf(), "file too complex to extract (took more than 2 s)"),
         "zip-bomb.docx": (make.docx_zip_bomb(), "(ARTICLEBOT_MAX_UNZIPPED_BYTES; a zip bomb?)"),

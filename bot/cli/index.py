@@ -63,7 +63,6 @@ def ingest(
         articlebot ingest samples/articles/
         articlebot ingest samples/articles/ --glob '*.md'
         articlebot ingest https://example.com/story.html https://example.com/feed.xml
-        articlebot ingest report.pdf minutes.docx https://example.com/filing.pdf
         articlebot ingest --rebuild        # after changing the embedder or chunk size
         articlebot ingest --allow-private http://intranet.local/feed.xml
     """

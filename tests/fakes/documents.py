@@ -158,19 +158,25 @@ def slow_pdf(operators: int = 400_000) -> bytes:
     return raw_pdf(objects)
 
 
-def deflate_bomb_pdf(inflated_bytes: int = 200_000_000) -> bytes:
-    """One page whose content stream inflates from a few kB to `inflated_bytes` of spaces."""
+def deflate_bomb_pdf(inflated_bytes: int = 200_000_000, *, pages: int = 1) -> bytes:
+    """`pages` pages, each with its own content stream that inflates from a few kB to
+    `inflated_bytes` of spaces."""
     squeeze = zlib.compressobj(9)
     chunk = b" " * 1_000_000
     data = b"".join(squeeze.compress(chunk) for _ in range(inflated_bytes // len(chunk)))
     data += squeeze.flush()
     stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data
+    kids = b" ".join(b"%d 0 R" % (3 + 2 * i) for i in range(pages))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
-        stream + b"\nendstream",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
     ]
+    for i in range(pages):
+        objects += [
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R >>"
+            % (4 + 2 * i),
+            stream + b"\nendstream",
+        ]
     return raw_pdf(objects)
 
 
