@@ -3,9 +3,9 @@
 PDFs are read with pypdf (pure Python; in bench/bench_documents.py as accurate as
 pdfminer.six on words and about eight times faster). Its lines are joined back into
 paragraphs here, because the chunker and the residue filter work paragraph by paragraph.
-Pages are kept apart by a form feed on a line of its own (`PAGE_BREAK`; `finish_article`
-keeps them when called with paged=True), so a citation can name the page its quote starts
-on without any change to what is stored.
+Each page ends with a form feed on a line of its own (`PAGE_BREAK`; `finish_article` keeps
+them when called with paged=True), so a citation can name the page its quote starts on
+without any change to what is stored.
 
 Both formats are hostile input: these functions run in the extraction worker
 (`ingest.extract`), which is killed past its deadline; page counts, inflated sizes and
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from ingest.formats import Draft
     from ingest.settings import IngestSettings
 
-#: Between the text of two pages (cleaning keeps it: `finish_article(..., paged=True)`).
+#: After the text of each page, the last one too (cleaning keeps it:
+#: `finish_article(..., paged=True)`); a quote's page is 1 + the form feeds before it.
 PAGE_BREAK = "\n\f\n"
 #: Fewer letters than this in a whole PDF: it has no text layer worth storing.
 _MIN_LETTERS = 20
@@ -41,7 +42,6 @@ _ENCRYPTED = "encrypted PDF (password-protected); save an unlocked copy"
 _TOOL_TITLE = re.compile(
     r"^(?:microsoft (?:word|powerpoint) - |untitled\b)|\.(?:docx?|pdf|odt|rtf|txt)$", re.I
 )
-_WORD_PART = re.compile(r"(?:\r?\n)")
 
 # pypdf reports every recoverable oddity of a file on its logger; the one line we yield
 # says what matters.
@@ -80,13 +80,13 @@ def document_draft(kind: str, data: bytes, source: str, limits: DocumentLimits) 
 
 
 def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
-    """Text (pages split by `PAGE_BREAK`), title, author and creation date of a PDF."""
+    """Text (each page followed by `PAGE_BREAK`), title, author and creation date of a PDF."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
     from ingest.formats import Draft
 
-    if not data.lstrip(b"\x00\t\n\r ")[:1024].count(b"%PDF-"):
+    if b"%PDF-" not in data[:1024]:  # where readers look for the header
         raise SourceError(source, "not a PDF file (no %PDF header)")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -103,8 +103,10 @@ def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         title, author, published = _pdf_metadata(reader)
     except SourceError:
         raise
-    except (DependencyError, FileNotDecryptedError):
+    except FileNotDecryptedError:
         raise SourceError(source, _ENCRYPTED) from None
+    except DependencyError as exc:  # AES encryption needs the optional `cryptography`
+        raise SourceError(source, f"cannot be read without an optional package: {exc}") from None
     except LimitReachedError:
         raise SourceError(
             source, "its contents inflate past the decompression limit (a PDF bomb?); not read"
@@ -118,8 +120,19 @@ def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
     if sum(ch.isalpha() for text in texts for ch in text) < _MIN_LETTERS:
         raise SourceError(source, "PDF has no text layer (scanned?); OCR it first")
     pages_text = _drop_running_lines([_page_lines(text) for text in texts])
-    body = PAGE_BREAK.join("\n\n".join(_paragraphs(lines)) for lines in pages_text)
-    return Draft(text=body, title=title, author=author, published=published)
+    pages_paragraphs = [_paragraphs(lines) for lines in pages_text]
+    first = next((page for page in pages_paragraphs if page), [])
+    if title and first and _same_words(first[0], title):
+        del first[0]  # the title again as the first line: it is the title
+    body = PAGE_BREAK.join("\n\n".join(page) for page in pages_paragraphs)
+    # Every page ends with a break, the last one too: a one-page PDF is cited as "p. 1".
+    return Draft(
+        text=body + PAGE_BREAK.rstrip("\n"), title=title, author=author, published=published
+    )
+
+
+def _same_words(a: str, b: str) -> bool:
+    return a.split() == b.split() or a.casefold().split() == b.casefold().split()
 
 
 def _opened_without_password(reader: Any) -> bool:
@@ -271,14 +284,15 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
                 rows = [" | ".join(_cells(row)) for row in item.rows]
                 blocks.append("\n".join(row for row in rows if row.strip(" |")))
                 continue
-            text = _WORD_PART.sub("\n", item.text)
             style = item.style.name if item.style is not None else ""
             if heading is None and not blocks and style in ("Title", "Heading 1"):
-                heading = text
-                continue
-            blocks.append(text)
+                heading = item.text
+            blocks.append(item.text)
         props = document.core_properties
-        title, author, created = props.title, props.author, props.created
+        title = _title(props.title or None) or heading
+        if blocks and title and _same_words(blocks[0], title):
+            del blocks[0]  # the document's heading is its title
+        author, created = props.author, props.created
     except SourceError:
         raise
     except MemoryError:
@@ -287,7 +301,7 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         raise SourceError(source, f"corrupt or unreadable Word file ({_brief(exc)})") from None
     return Draft(
         text="\n\n".join(block for block in blocks if block.strip()),
-        title=_title(title or None) or heading,
+        title=title,
         author=author or None,
         published=created,
     )

@@ -22,8 +22,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli.main import main
+from bot.settings import Settings
 from ingest.clean import clean_text
 from ingest.formats import Draft, Origin, finish_article
+from ingest.sources import load_sources
 from retrieval.answer.citations import make_citation
 from retrieval.types import Article
 from tests.conftest import REPO_ROOT
@@ -109,6 +111,10 @@ def test_a_directory_of_mixed_files(tmp_path: Path) -> None:
     (folder / "sub").mkdir(parents=True)
     (folder / "report.pdf").write_bytes(report_pdf())
     (folder / "untitled.pdf").write_bytes(make.make_pdf(PAGES[1:], title="Untitled"))
+    # Encrypted against copying only (no password to open it), as many published PDFs are.
+    (folder / "protected.pdf").write_bytes(
+        make.make_pdf(PAGES[2:], title="Harbour dues unchanged", user_password="")
+    )
     (folder / "library.docx").write_bytes(
         make.make_docx(
             DOCX_PARAGRAPHS,
@@ -127,7 +133,7 @@ def test_a_directory_of_mixed_files(tmp_path: Path) -> None:
     result = run("ingest", str(folder), "--json", data_dir=data)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert (report["added"], report["failed"]) == (5, 0)
+    assert (report["added"], report["failed"]) == (6, 0)
 
     items = listed(data)
     library = items["Library keeps Sunday hours"]  # docx core properties
@@ -135,7 +141,7 @@ def test_a_directory_of_mixed_files(tmp_path: Path) -> None:
     # No usable title in the metadata ("Untitled"): the first line, as for text files.
     assert any(title.startswith("The new ferry terminal at Gull Quay") for title in items)
     assert "Culture budget pays for the hours" in items  # a .docx's leading heading
-    assert REPORT_TITLE in items and "Ferry" in items
+    assert {REPORT_TITLE, "Ferry", "Harbour dues unchanged"} <= set(items)
 
 
 def test_word_tables_and_paragraphs_are_stored_as_text(tmp_path: Path) -> None:
@@ -280,6 +286,35 @@ def test_bad_files_do_not_cost_the_good_ones(
     done, data = bad_run
     assert f"Added 2, updated 0, unchanged 0, failed {len(_bad_files())}" in done.stdout
     assert set(listed(data)) == {REPORT_TITLE, "Library"}
+
+
+def test_a_title_repeated_as_the_first_line_is_not_stored_twice(
+    tmp_path: Path, settings: Settings
+) -> None:
+    title = "Harbour dues unchanged"
+    pdf = write(tmp_path / "dues.pdf", make.make_pdf([[title, *PAGES[2]]], title=title))
+    docx = write(tmp_path / "dues.docx", make.make_docx(PAGES[2], title=title, heading=title))
+    heading = "What the budget means for the harbour."
+    other = write(tmp_path / "other.docx", make.make_docx(PAGES[2], title=title, heading=heading))
+    loaded = list(load_sources([str(pdf), str(docx), str(other)], settings))
+    assert all(isinstance(a, Article) for a in loaded), loaded
+    texts = [a.text for a in loaded if isinstance(a, Article)]
+    assert [t.startswith("Harbour dues stay unchanged") for t in texts] == [True, True, False]
+    # A heading that is not the title stays in the text.
+    assert texts[2].startswith(f"{heading}\n\nHarbour dues stay")
+
+
+def test_a_one_page_pdf_is_cited_as_page_one(tmp_path: Path, settings: Settings) -> None:
+    path = write(tmp_path / "one.pdf", make.make_pdf(PAGES[:1], title="One page"))
+    [article] = list(load_sources([str(path)], settings))
+    assert isinstance(article, Article) and article.text.endswith("\n\f")
+    citation = make_citation(1, article, 0, len(article.text))
+    assert citation is not None and citation.page == 1 and "\f" not in citation.quote
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 # -- pages in the stored text ----------------------------------------------------------------------
