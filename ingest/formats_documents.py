@@ -23,12 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pypdf.errors import LimitReachedError
-
+from ingest.formats import Draft
 from retrieval.errors import SourceError
 
 if TYPE_CHECKING:
-    from ingest.formats import Draft
     from ingest.settings import IngestSettings
 
 #: After the text of each page, the last one too (cleaning keeps it:
@@ -46,6 +44,10 @@ _TOOL_TITLE = re.compile(
 # pypdf reports every recoverable oddity of a file on its logger; the one line we yield
 # says what matters.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+class _ContentsTooLarge(Exception):
+    """All pages' contents together inflate past `DocumentLimits.max_page_contents_bytes`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +83,8 @@ def document_draft(kind: str, data: bytes, source: str, limits: DocumentLimits) 
 
 def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
     """Text (each page followed by `PAGE_BREAK`), title, author and creation date of a PDF."""
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
-
-    from ingest.formats import Draft
+    from pypdf import PdfReader  # imported here: only the worker reads documents
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
     if b"%PDF-" not in data[:1024]:  # where readers look for the header
         raise SourceError(source, "not a PDF file (no %PDF header)")
@@ -107,7 +107,7 @@ def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         raise SourceError(source, _ENCRYPTED) from None
     except DependencyError as exc:  # AES encryption needs the optional `cryptography`
         raise SourceError(source, f"cannot be read without an optional package: {exc}") from None
-    except LimitReachedError:
+    except (LimitReachedError, _ContentsTooLarge):
         raise SourceError(
             source, "its contents inflate past the decompression limit (a PDF bomb?); not read"
         ) from None
@@ -166,7 +166,7 @@ def _page_text(page: Any, budget: list[int]) -> str:
     if contents is not None:
         budget[0] -= len(contents.get_data())
         if budget[0] < 0:
-            raise LimitReachedError("page contents over the limit")
+            raise _ContentsTooLarge
     text = page.extract_text() or ""
     return text.replace("\f", "\n")  # form feeds only ever separate pages
 
@@ -269,10 +269,8 @@ def _title(value: str | None) -> str | None:
 
 def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
     """Body paragraphs and tables (one row a line) of a .docx, with its core properties."""
-    import docx
+    import docx  # imported here: only the worker reads documents
     from docx.table import Table
-
-    from ingest.formats import Draft
 
     _check_zip(data, source, limits)
     try:

@@ -143,8 +143,9 @@ def format_passages(hits: Sequence[Hit]) -> str:
 
 
 def _neutralise(text: str) -> str:
-    """Defang passage delimiters inside untrusted text (the prompt only; quotes stay exact)."""
-    return _DELIMITER.sub(r"‹\1", text)
+    """Defang passage delimiters inside untrusted text, drop a PDF's page breaks (form
+    feeds) (the prompt only; quotes stay exact)."""
+    return _DELIMITER.sub(r"‹\1", text.replace("\f", ""))
 
 
 def is_refusal(text: str) -> bool:
