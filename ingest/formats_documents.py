@@ -41,9 +41,10 @@ _TOOL_TITLE = re.compile(
     r"^(?:microsoft (?:word|powerpoint) - |untitled\b)|\.(?:docx?|pdf|odt|rtf|txt)$", re.I
 )
 
-# pypdf reports every recoverable oddity of a file on its logger; the one line we yield
-# says what matters.
-logging.getLogger("pypdf").setLevel(logging.ERROR)
+# pypdf logs every oddity of a file, some as errors ("Advanced encoding ... not implemented
+# yet, using [...256 characters...]"), and the worker's stderr is the user's terminal; the
+# one line we yield says what matters.
+logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
 
 class _ContentsTooLarge(Exception):
