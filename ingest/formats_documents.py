@@ -1,15 +1,16 @@
 """PDF and Word (.docx) files: bytes to a `Draft`, with every failure one `SourceError` line.
 
 PDFs are read with pypdf (pure Python; in bench/bench_documents.py as accurate as
-pdfminer.six on words and about eight times faster). Its lines are joined back into
+pdfminer.six on words and 6-8 times faster). Its lines are joined back into
 paragraphs here, because the chunker and the residue filter work paragraph by paragraph.
 Each page ends with a form feed on a line of its own (`PAGE_BREAK`; `finish_article` keeps
 them when called with paged=True), so a citation can name the page its quote starts on
 without any change to what is stored.
 
 Both formats are hostile input: these functions run in the extraction worker
-(`ingest.extract`), which is killed past its deadline; page counts, inflated sizes and
-zip directories are checked before anything is decompressed.
+(`ingest.extract`), which is killed past its deadline. A PDF's page count is checked before
+its pages are read and the inflated size of its page contents as they are; a .docx's zip
+directory is checked before anything is inflated.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ PAGE_BREAK = "\n\f\n"
 #: Fewer letters than this in a whole PDF: it has no text layer worth storing.
 _MIN_LETTERS = 20
 _HEADER_DIGITS = re.compile(r"\d+")
-# Titles that tools write for you, not the author: "Microsoft Word - report.docx".
 _ENCRYPTED = "encrypted PDF (password-protected); save an unlocked copy"
+# Titles that tools write for you, not the author: "Microsoft Word - report.docx".
 _TOOL_TITLE = re.compile(
     r"^(?:microsoft (?:word|powerpoint) - |untitled\b)|\.(?:docx?|pdf|odt|rtf|txt)$", re.I
 )
