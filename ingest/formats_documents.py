@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ingest.formats import Draft
+from ingest.formats import Draft, title_from_text
 from retrieval.errors import SourceError
 
 if TYPE_CHECKING:
@@ -124,6 +124,8 @@ def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
     pages_text = _drop_running_lines([_page_lines(text) for text in texts])
     pages_paragraphs = [_paragraphs(lines) for lines in pages_text]
     first = next((page for page in pages_paragraphs if page), [])
+    if not title and first:  # taken before the residue filter can drop a short headline
+        title = title_from_text(first[0])
     if title and first and _same_words(first[0], title):
         del first[0]  # the title again as the first line: it is the title
     body = PAGE_BREAK.join("\n\n".join(page) for page in pages_paragraphs)
@@ -290,6 +292,8 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
             blocks.append(item.text)
         props = document.core_properties
         title = _title(props.title or None) or heading
+        if not title and blocks:  # taken before the residue filter can drop it
+            title = title_from_text(blocks[0])
         if blocks and title and _same_words(blocks[0], title):
             del blocks[0]  # the document's heading is its title
         author, created = props.author, props.created

@@ -298,10 +298,15 @@ def test_a_title_repeated_as_the_first_line_is_not_stored_twice(
     docx = write(tmp_path / "dues.docx", make.make_docx(PAGES[2], title=title, heading=title))
     heading = "What the budget means for the harbour."
     other = write(tmp_path / "other.docx", make.make_docx(PAGES[2], title=title, heading=heading))
-    loaded = list(load_sources([str(pdf), str(docx), str(other)], settings))
+    # No title in the metadata: a short first line is the title (the residue filter, which
+    # drops short lines without a full stop, must not get to it first).
+    bare = write(tmp_path / "bare.pdf", make.make_pdf([["Quay works", *PAGES[2]]]))
+    loaded = list(load_sources([str(pdf), str(docx), str(other), str(bare)], settings))
     assert all(isinstance(a, Article) for a in loaded), loaded
-    texts = [a.text for a in loaded if isinstance(a, Article)]
-    assert [t.startswith("Harbour dues stay unchanged") for t in texts] == [True, True, False]
+    articles = [a for a in loaded if isinstance(a, Article)]
+    assert [a.title for a in articles] == [title, title, title, "Quay works"]
+    texts = [a.text for a in articles]
+    assert [t.startswith("Harbour dues stay unchanged") for t in texts] == [True, True, False, True]
     # A heading that is not the title stays in the text.
     assert texts[2].startswith(f"{heading}\n\nHarbour dues stay")
 
