@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from types import TracebackType
@@ -146,4 +148,33 @@ def _handle(request: tuple[Any, ...]) -> Draft:
         _, html, source, fetched_url = request
         return html_draft(html, source, fetched_url=fetched_url)
     _, kind, data, source, limits = request
-    return document_draft(kind, data, source, limits)
+    with memory_bounded(limits.max_memory_bytes):
+        return document_draft(kind, data, source, limits)
+
+
+@contextmanager
+def memory_bounded(extra_bytes: int) -> Iterator[None]:
+    """Let this process grow by at most `extra_bytes` of address space meanwhile: past it,
+    allocations fail with MemoryError (a file's one line) instead of the machine swapping.
+
+    Where there is no RLIMIT_AS or /proc (not Linux), only the deadline bounds a file.
+    """
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError, AttributeError):
+        yield
+        return
+    limit = size + extra_bytes
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft != resource.RLIM_INFINITY:
+        limit = min(limit, soft)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

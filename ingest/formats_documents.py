@@ -37,6 +37,7 @@ PAGE_BREAK = "\n\f\n"
 _MIN_LETTERS = 20
 _HEADER_DIGITS = re.compile(r"\d+")
 _ENCRYPTED = "encrypted PDF (password-protected); save an unlocked copy"
+_TOO_BIG = "needs more memory to read than allowed (a {} bomb?)"
 # Titles that tools write for you, not the author: "Microsoft Word - report.docx".
 _TOOL_TITLE = re.compile(
     r"^(?:microsoft (?:word|powerpoint) - |untitled\b)|\.(?:docx?|pdf|odt|rtf|txt)$", re.I
@@ -62,6 +63,8 @@ class DocumentLimits:
     #: All of a PDF's page contents, inflated (pypdf caps each stream at 75 MB; many such
     #: streams would still fill the memory). Real pages take kilobytes each.
     max_page_contents_bytes: int = 150_000_000
+    #: How much the extraction worker may grow while it reads one file (`memory_bounded`).
+    max_memory_bytes: int = 1_500_000_000
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> DocumentLimits:
@@ -115,9 +118,9 @@ def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         ) from None
     except RecursionError:
         raise SourceError(source, "objects nested too deeply (a PDF bomb?); not read") from None
-    except MemoryError:
-        raise SourceError(source, "too large to read (a PDF bomb?)") from None
     except Exception as exc:  # pypdf raises many types on a damaged file
+        if _out_of_memory(exc):
+            raise SourceError(source, _TOO_BIG.format("PDF")) from None
         raise SourceError(source, f"corrupt or unreadable PDF ({_brief(exc)})") from None
     if sum(ch.isalpha() for text in texts for ch in text) < _MIN_LETTERS:
         raise SourceError(source, "PDF has no text layer (scanned?); OCR it first")
@@ -299,9 +302,9 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         author, created = props.author, props.created
     except SourceError:
         raise
-    except MemoryError:
-        raise SourceError(source, "too large to read (a zip bomb?)") from None
     except Exception as exc:  # python-docx and lxml raise many types on a damaged file
+        if _out_of_memory(exc):
+            raise SourceError(source, _TOO_BIG.format("zip")) from None
         raise SourceError(source, f"corrupt or unreadable Word file ({_brief(exc)})") from None
     return Draft(
         text="\n\n".join(block for block in blocks if block.strip()),
@@ -340,6 +343,12 @@ def _check_zip(data: bytes, source: str, limits: DocumentLimits) -> None:
             f"unpacks to {total:,} bytes, more than the limit of "
             f"{limits.max_unzipped_bytes:,} (ARTICLEBOT_MAX_UNZIPPED_BYTES; a zip bomb?)",
         )
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, or libxml2's own out-of-memory failure (lxml reports it as a syntax
+    error, "unknown error", with ERR_NO_MEMORY in its log)."""
+    return isinstance(exc, MemoryError) or "ERR_NO_MEMORY" in str(getattr(exc, "error_log", ""))
 
 
 def _brief(exc: BaseException) -> str:

@@ -24,9 +24,12 @@ from click.testing import CliRunner, Result
 from bot.cli.main import main
 from bot.settings import Settings
 from ingest.clean import clean_text
+from ingest.extract import Extractor
 from ingest.formats import Draft, Origin, finish_article
+from ingest.formats_documents import DocumentLimits
 from ingest.sources import load_sources
 from retrieval.answer.citations import make_citation
+from retrieval.errors import SourceError
 from retrieval.types import Article
 from tests.conftest import REPO_ROOT
 from tests.fakes import documents as make
@@ -317,6 +320,17 @@ def test_a_one_page_pdf_is_cited_as_page_one(tmp_path: Path, settings: Settings)
     assert isinstance(article, Article) and article.text.endswith("\n\f")
     citation = make_citation(1, article, 0, len(article.text))
     assert citation is not None and citation.page == 1 and "\f" not in citation.quote
+
+
+def test_memory_is_bounded_while_a_file_is_read_and_the_worker_goes_on() -> None:
+    # 100 kB that parse into millions of XML nodes: within the zip limits, not the memory's.
+    limits = DocumentLimits(max_memory_bytes=200_000_000)
+    with Extractor(60) as extractor:
+        with pytest.raises(SourceError) as failed:
+            extractor.document("docx", make.docx_many_paragraphs(), "big.docx", limits)
+        assert failed.value.reason == "needs more memory to read than allowed (a zip bomb?)"
+        draft = extractor.document("pdf", report_pdf(), "after.pdf", limits)
+    assert "12 June" in draft.text
 
 
 def write(path: Path, data: bytes) -> Path:

@@ -195,6 +195,19 @@ def docx_zip_bomb(inflated_bytes: int = 200_000_000) -> bytes:
     return out.getvalue()
 
 
+def docx_many_paragraphs(paragraphs: int = 1_000_000) -> bytes:
+    """A .docx within the zip limits whose parsed tree is still large: tiny paragraphs."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _RELS)
+        with archive.open("word/document.xml", "w") as member:
+            member.write(b'<?xml version="1.0"?><w:document xmlns:w="' + _W + b'"><w:body>')
+            member.write(b"<w:p><w:r><w:t>x</w:t></w:r></w:p>" * paragraphs)
+            member.write(b"</w:body></w:document>")
+    return out.getvalue()
+
+
 _W = b"http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _CONTENT_TYPES = (
     '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
