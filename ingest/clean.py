@@ -58,7 +58,7 @@ def clean_text(text: str, *, pages: bool = False) -> str:
     collapsed to one space; lines stripped at both ends; at most one blank line between
     paragraphs; no blank lines around; NFC.
 
-    pages: keep form feeds, the page breaks of a paged text (a PDF's), where they are, so
+    pages: keep form feeds, the page ends of a paged text (a PDF's), where they are, so
     that a quote's page is the number of form feeds before it, plus one.
     """
     newlines, drop = _NEWLINE_RE, _DROP_RE

@@ -93,7 +93,7 @@ def finish_article(
 ) -> Article:
     """Clean `draft` and apply the id/metadata rules; raise SourceError if no text is left.
 
-    paged: the text holds form feeds between its pages (a PDF's); cleaning keeps them.
+    paged: the text holds a form feed after each of its pages (a PDF's); cleaning keeps them.
 
     id: explicit record id, else canonical URL, else the file URI (+ "#<record>" for
     multi-record files), else "sha256:" + a prefix of the content hash.

@@ -117,7 +117,7 @@ class Citation:
     def page(self) -> int | None:
         """The page the quote starts on, for texts with pages (a PDF's); else None.
 
-        Pages are separated by form feeds in the stored text: 1 + those before the quote.
+        Each page ends with a form feed in the stored text: 1 + those before the quote.
         """
         text = self.article.text
         if "\f" not in text:

@@ -359,6 +359,10 @@ def test_page_breaks_survive_cleaning_and_residue_and_quotes_stop_at_them() -> N
     later = make_citation(2, article, third, len(article.text))
     assert later is not None and later.page == 3 and "Page three starts. Two spaces." in later.quote
 
+    # A quote that ends with its page: no ellipsis, nothing was left out.
+    whole = make_citation(3, article, 0, article.text.index("Share") - 1)
+    assert whole is not None and whole.quote == "Page one ends here with a sentence."
+
     plain = Article(id="a", title="t", text="No pages here.\n\nAt all.")
     unpaged = make_citation(1, plain, 0, len(plain.text))
     assert unpaged is not None and unpaged.page is None

@@ -4,7 +4,7 @@ A quote is cut from the stored article text by offsets, never copied from model 
 and checked again before it is shown: a citation that points at the wrong passage is the
 most common complaint about RAG apps, so an unverifiable quote is dropped, not shown.
 
-A paged text (a PDF's) holds a form feed between pages: a quote stops at the end of the
+A paged text (a PDF's) holds a form feed after each page: a quote stops at the end of the
 page it starts on, so it never shows a form feed and its page (`Citation.page`) is exact.
 """
 
@@ -27,8 +27,8 @@ def make_citation(
     while start < end and text[start].isspace():
         start += 1
     page_end = text.find(PAGE_BREAK, start, end)
-    cut_at_page = page_end >= 0
-    if cut_at_page:
+    cut_at_page = page_end >= 0 and bool(text[page_end + 1 : end].strip())
+    if page_end >= 0:
         end = page_end
     while end > start and text[end - 1].isspace():
         end -= 1
