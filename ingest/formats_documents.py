@@ -36,6 +36,13 @@ PAGE_BREAK = "\n\f\n"
 #: Fewer letters than this in a whole PDF: it has no text layer worth storing.
 _MIN_LETTERS = 20
 _HEADER_DIGITS = re.compile(r"\d+")
+_WORD = re.compile(r"[^\W\d_]+")
+_LAST_WORD = re.compile(r"[^\W\d_]+$")
+# Typographic ligatures (TeX and Word PDFs): "ﬁnancial" must match "financial".
+_LIGATURES = str.maketrans(
+    {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+     "\ufb05": "st", "\ufb06": "st"}
+)  # fmt: skip
 _ENCRYPTED = "encrypted PDF (password-protected); save an unlocked copy"
 _TOO_BIG = "needs more memory to read than allowed (a {} bomb?)"
 # Titles that tools write for you, not the author: "Microsoft Word - report.docx".
@@ -125,7 +132,8 @@ def pdf_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
     if sum(ch.isalpha() for text in texts for ch in text) < _MIN_LETTERS:
         raise SourceError(source, "PDF has no text layer (scanned?); OCR it first")
     pages_text = _drop_running_lines([_page_lines(text) for text in texts])
-    pages_paragraphs = [_paragraphs(lines) for lines in pages_text]
+    vocabulary = _vocabulary(pages_text)
+    pages_paragraphs = [_paragraphs(lines, vocabulary) for lines in pages_text]
     first = next((page for page in pages_paragraphs if page), [])
     if not title and first:  # taken before the residue filter can drop a short headline
         title = title_from_text(first[0])
@@ -175,7 +183,8 @@ def _page_text(page: Any, budget: list[int]) -> str:
         if budget[0] < 0:
             raise _ContentsTooLarge
     text = page.extract_text() or ""
-    return text.replace("\f", "\n")  # form feeds only ever separate pages
+    # Form feeds only ever end pages; ligatures are letters a reader would type.
+    return text.replace("\f", "\n").translate(_LIGATURES)
 
 
 def _page_lines(text: str) -> list[str]:
@@ -212,12 +221,20 @@ def _edge_lines(lines: list[str]) -> list[str]:
     return content[:2] + content[-2:]
 
 
-def _paragraphs(lines: list[str]) -> list[str]:
+def _vocabulary(pages: list[list[str]]) -> frozenset[str]:
+    """The document's own words (lower case), to tell a hyphenated word from a compound."""
+    return frozenset(
+        word.casefold() for lines in pages for line in lines for word in _WORD.findall(line)
+    )
+
+
+def _paragraphs(lines: list[str], vocabulary: frozenset[str] = frozenset()) -> list[str]:
     """Rejoin a page's lines into paragraphs.
 
     A line as wide as the page's full lines continues on the next; a shorter one ends its
-    paragraph (the last line of a paragraph, a heading, a list item). A word broken with a
-    hyphen at the end of a line keeps its hyphen and loses the space.
+    paragraph (the last line of a paragraph, a heading, a list item). A word broken at the
+    end of a line loses its hyphen when the document uses it whole elsewhere ("se-" +
+    "lected"), and keeps it otherwise ("well-" + "known").
     """
     widths = [len(line) for line in lines if len(line) > 20]
     full = 0.0
@@ -234,7 +251,7 @@ def _paragraphs(lines: list[str]) -> list[str]:
         if not current:
             current = line
         elif current.endswith("-") and current[-2:-1].isalpha():
-            current += line
+            current = _join_hyphenated(current, line, vocabulary)
         else:
             current += " " + line
         if len(line) < full or not full:
@@ -243,6 +260,14 @@ def _paragraphs(lines: list[str]) -> list[str]:
     if current:
         paragraphs.append(current)
     return paragraphs
+
+
+def _join_hyphenated(current: str, line: str, vocabulary: frozenset[str]) -> str:
+    head = _LAST_WORD.search(current[:-1])
+    tail = _WORD.match(line)
+    if head and tail and (head.group() + tail.group()).casefold() in vocabulary:
+        return current[:-1] + line
+    return current + line
 
 
 def _pdf_metadata(reader: Any) -> tuple[str | None, str | None, datetime | None]:

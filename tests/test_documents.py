@@ -322,6 +322,25 @@ def test_a_one_page_pdf_is_cited_as_page_one(tmp_path: Path, settings: Settings)
     assert citation is not None and citation.page == 1 and "\f" not in citation.quote
 
 
+def test_pdf_lines_are_rejoined_with_words_whole_and_ligatures_spelled_out(
+    tmp_path: Path, settings: Settings
+) -> None:
+    lines = [
+        b"The harbour board selected a new chair on Monday, and the council se-",
+        b"lected a new treasurer for the \xaenancial year on Tuesday after a long vote.",
+        b"The well-known ferry operator had asked the board for a twenty-year long-",
+        b"term lease of the north quay, the harbour board said on Wednesday night.",
+        b"Short last line.",
+    ]
+    path = write(tmp_path / "minutes.pdf", make.lines_pdf(lines))
+    [article] = list(load_sources([str(path)], settings))
+    assert isinstance(article, Article)
+    text = article.text
+    assert "the council selected a new treasurer for the financial year" in text
+    assert "a twenty-year long-term lease" in text  # no "longterm" in it: a compound
+    assert "\ufb01" not in text and "\n" not in text.rstrip("\n\f")  # one paragraph
+
+
 def test_memory_is_bounded_while_a_file_is_read_and_the_worker_goes_on() -> None:
     # 100 kB that parse into millions of XML nodes: within the zip limits, not the memory's.
     limits = DocumentLimits(max_memory_bytes=200_000_000)

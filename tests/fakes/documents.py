@@ -109,6 +109,28 @@ def raw_pdf(objects: list[bytes], *, root: int = 1, info: int | None = None) -> 
     return bytes(out)
 
 
+def lines_pdf(lines: list[bytes], *, font_encoding: bytes = b"/StandardEncoding") -> bytes:
+    """One page of Helvetica text lines, one under the other, as given (bytes of the font's
+    encoding: StandardEncoding has the "fi" ligature at 0xAE, as TeX and Word PDFs use)."""
+    ops = b"BT /F1 11 Tf 14 TL 72 720 Td " + b" ".join(
+        b"(" + line.replace(b"(", b"\\(").replace(b")", b"\\)") + b") Tj T*" for line in lines
+    )
+    text = ops + b" ET"
+    stream = b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream"
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [5 0 R] /Count 1 >>",
+            stream,
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding "
+            + font_encoding
+            + b" >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R"
+            b" /Resources << /Font << /F1 4 0 R >> >> >>",
+        ]
+    )
+
+
 def scanned_pdf(n_pages: int = 2) -> bytes:
     """Pages that only draw (a grey box where a scan's image would be): no text layer."""
     drawing = b"0.5 g 50 50 500 700 re f"
