@@ -20,8 +20,9 @@ import logging
 import re
 import statistics
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ingest.formats import Draft, title_from_text
@@ -44,6 +45,8 @@ _LIGATURES = str.maketrans(
      "\ufb05": "st", "\ufb06": "st"}
 )  # fmt: skip
 _ENCRYPTED = "encrypted PDF (password-protected); save an unlocked copy"
+# The creation date in python-docx's blank template, kept by files made from it.
+_TEMPLATE_CREATED = datetime(2013, 12, 23, 23, 15, tzinfo=UTC)
 _TOO_BIG = "needs more memory to read than allowed (a {} bomb?)"
 # Titles that tools write for you, not the author: "Microsoft Word - report.docx".
 _TOOL_TITLE = re.compile(
@@ -309,7 +312,7 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         document = docx.Document(io.BytesIO(data))
         blocks: list[str] = []
         heading: str | None = None
-        for item in document.iter_inner_content():
+        for item in _body_items(document.element.body, document):
             if isinstance(item, Table):
                 rows = [" | ".join(_cells(row)) for row in item.rows]
                 blocks.append("\n".join(row for row in rows if row.strip(" |")))
@@ -325,6 +328,8 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         if blocks and title and _same_words(blocks[0], title):
             del blocks[0]  # the document's heading is its title
         author, created = props.author, props.created
+        if created == _TEMPLATE_CREATED:
+            created = None  # python-docx's blank template's date, not the document's
     except SourceError:
         raise
     except Exception as exc:  # python-docx and lxml raise many types on a damaged file
@@ -337,6 +342,24 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         author=author or None,
         published=created,
     )
+
+
+def _body_items(element: Any, parent: Any) -> Iterator[Any]:
+    """The body's paragraphs and tables in order, also those inside content controls
+    (`w:sdt`, which templates wrap whole sections in and python-docx does not enter)."""
+    from docx.oxml.ns import qn
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    for child in element.iterchildren():
+        if child.tag == qn("w:p"):
+            yield Paragraph(child, parent)
+        elif child.tag == qn("w:tbl"):
+            yield Table(child, parent)
+        elif child.tag == qn("w:sdt"):
+            content = child.find(qn("w:sdtContent"))
+            if content is not None:
+                yield from _body_items(content, parent)
 
 
 def _cells(row: Any) -> list[str]:

@@ -13,6 +13,7 @@ import zlib
 from datetime import UTC, datetime
 
 import docx
+from docx.oxml import OxmlElement
 from fpdf import FPDF
 
 
@@ -70,13 +71,20 @@ def make_docx(
     created: datetime | None = None,
     heading: str | None = None,
     table: list[list[str]] | None = None,
+    content_control: bool = False,
 ) -> bytes:
-    """A .docx with an optional heading, the paragraphs and an optional table."""
+    """A .docx with an optional heading, the paragraphs (inside a content control, as
+    templates have them, if asked) and an optional table."""
     document = docx.Document()
     if heading:
         document.add_heading(heading, level=1)
-    for paragraph in paragraphs:
-        document.add_paragraph(paragraph)
+    added = [document.add_paragraph(paragraph) for paragraph in paragraphs]
+    if content_control and added:
+        sdt, content = OxmlElement("w:sdt"), OxmlElement("w:sdtContent")
+        added[0]._p.addprevious(sdt)
+        sdt.append(content)
+        for paragraph in added:
+            content.append(paragraph._p)
     if table:
         grid = document.add_table(rows=len(table), cols=len(table[0]))
         for r, row in enumerate(table):
