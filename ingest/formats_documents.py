@@ -1,7 +1,7 @@
 """PDF and Word (.docx) files: bytes to a `Draft`, with every failure one `SourceError` line.
 
 PDFs are read with pypdf (pure Python; in bench/bench_documents.py as accurate as
-pdfminer.six on words and 6-8 times faster). Its lines are joined back into
+pdfminer.six on words and 6-10 times faster). Its lines are joined back into
 paragraphs here, because the chunker and the residue filter work paragraph by paragraph.
 Each page ends with a form feed on a line of its own (`PAGE_BREAK`; `finish_article` keeps
 them when called with paged=True), so a citation can name the page its quote starts on
