@@ -27,6 +27,7 @@ from ingest.clean import clean_text
 from ingest.extract import Extractor
 from ingest.formats import Draft, Origin, finish_article
 from ingest.formats_documents import DocumentLimits
+from ingest.formats_web import DOCX_TYPE
 from ingest.sources import load_sources
 from retrieval.answer.citations import make_citation
 from retrieval.errors import SourceError
@@ -180,15 +181,20 @@ def test_urls_by_content_type_with_the_suffix_as_fallback(
             "/download/7",
             Response(body=make.make_pdf(PAGES[2:], title="Harbour dues"), content_type=None),
         ),
+        article_server.serve(
+            "/minutes/2026-03",
+            Response(body=make.make_docx(PAGES[0], title="Board minutes"), content_type=DOCX_TYPE),
+        ),
     ]
     data = tmp_path / "d"
     result = run("ingest", "--allow-private", *urls, "--json", data_dir=data)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["added"] == 3
+    assert json.loads(result.stdout)["added"] == 4
     items = listed(data)
     assert items[REPORT_TITLE]["url"] == urls[0]
     assert items["Library keeps Sunday hours"]["url"] == urls[1]
     assert "Harbour dues" in items  # no content type: "%PDF-" tells
+    assert items["Board minutes"]["url"] == urls[3]  # the Word content type
 
 
 def test_a_pdf_served_as_html_is_still_a_pdf_and_a_page_named_pdf_is_a_page(
