@@ -45,6 +45,7 @@ _LIGATURES = str.maketrans(
      "\ufb05": "st", "\ufb06": "st"}
 )  # fmt: skip
 _ENCRYPTED = "encrypted PDF (password-protected); save an unlocked copy"
+_RUNS = "w:r | w:hyperlink | w:ins/w:r | w:sdt/w:sdtContent/w:r | w:smartTag/w:r | w:fldSimple/w:r"
 # The creation date in python-docx's blank template, kept by files made from it.
 _TEMPLATE_CREATED = datetime(2013, 12, 23, 23, 15, tzinfo=UTC)
 _TOO_BIG = "needs more memory to read than allowed (a {} bomb?)"
@@ -317,10 +318,11 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
                 rows = [" | ".join(_cells(row)) for row in item.rows]
                 blocks.append("\n".join(row for row in rows if row.strip(" |")))
                 continue
+            text = _paragraph_text(item)
             style = item.style.name if item.style is not None else ""
             if heading is None and not blocks and style in ("Title", "Heading 1"):
-                heading = item.text
-            blocks.append(item.text)
+                heading = text
+            blocks.append(text)
         props = document.core_properties
         title = _title(props.title or None) or heading
         if not title and blocks:  # taken before the residue filter can drop it
@@ -360,6 +362,14 @@ def _body_items(element: Any, parent: Any) -> Iterator[Any]:
             content = child.find(qn("w:sdtContent"))
             if content is not None:
                 yield from _body_items(content, parent)
+
+
+def _paragraph_text(paragraph: Any) -> str:
+    """A paragraph's text with its tracked insertions (the text as it now reads), inline
+    content controls, smart tags and simple fields, which `Paragraph.text` leaves out.
+    Deleted text (`w:delText`) is in none of these."""
+    runs = paragraph._p.xpath(_RUNS)
+    return "".join(run.text for run in runs)
 
 
 def _cells(row: Any) -> list[str]:

@@ -152,8 +152,15 @@ def test_word_paragraphs_in_content_controls_and_tables_are_stored(tmp_path: Pat
     doc = tmp_path / "library.docx"
     table = [["Day", "Hours"], ["Sun", "10"]]
     # In a content control, as templates have them (python-docx's own list skips them).
+    # ... and with a tracked change: the text as it reads now (" from May" inserted).
     doc.write_bytes(
-        make.make_docx(DOCX_PARAGRAPHS, title="Library", table=table, content_control=True)
+        make.make_docx(
+            DOCX_PARAGRAPHS,
+            title="Library",
+            table=table,
+            content_control=True,
+            tracked=(" from May", " from April"),
+        )
     )
     data = tmp_path / "d"
     assert run("ingest", str(doc), data_dir=data).exit_code == 0
@@ -162,6 +169,10 @@ def test_word_paragraphs_in_content_controls_and_tables_are_stored(tmp_path: Pat
     shown = run("ask", "How much do the extra library hours cost?", "--json", data_dir=data)
     payload = json.loads(shown.stdout)
     assert "40,000 crowns" in payload["answer"]
+    [article] = list(load_sources([str(doc)], Settings(_env_file=None)))  # type: ignore[call-arg]
+    assert isinstance(article, Article)
+    assert article.text.endswith("culture budget. from May\n\nDay | Hours\nSun | 10")
+    assert "April" not in article.text
     assert payload["citations"][0]["page"] is None  # Word has no fixed pages
 
 

@@ -11,9 +11,11 @@ import io
 import zipfile
 import zlib
 from datetime import UTC, datetime
+from typing import Any
 
 import docx
 from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from fpdf import FPDF
 
 
@@ -72,6 +74,7 @@ def make_docx(
     heading: str | None = None,
     table: list[list[str]] | None = None,
     content_control: bool = False,
+    tracked: tuple[str, str] | None = None,
 ) -> bytes:
     """A .docx with an optional heading, the paragraphs (inside a content control, as
     templates have them, if asked) and an optional table."""
@@ -79,6 +82,9 @@ def make_docx(
     if heading:
         document.add_heading(heading, level=1)
     added = [document.add_paragraph(paragraph) for paragraph in paragraphs]
+    if tracked and added:  # a tracked change to the last paragraph: (inserted, deleted)
+        added[-1]._p.append(_tracked("w:ins", "w:t", tracked[0]))
+        added[-1]._p.append(_tracked("w:del", "w:delText", tracked[1]))
     if content_control and added:
         sdt, content = OxmlElement("w:sdt"), OxmlElement("w:sdtContent")
         added[0]._p.addprevious(sdt)
@@ -98,6 +104,16 @@ def make_docx(
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _tracked(change: str, text_tag: str, text: str) -> Any:
+    element = OxmlElement(change, {qn("w:id"): "1", qn("w:author"): "Editor"})
+    run, piece = OxmlElement("w:r"), OxmlElement(text_tag)
+    piece.text = text
+    piece.set(qn("xml:space"), "preserve")
+    run.append(piece)
+    element.append(run)
+    return element
 
 
 def raw_pdf(objects: list[bytes], *, root: int = 1, info: int | None = None) -> bytes:
