@@ -316,9 +316,12 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
         for item in _body_items(document.element.body, document):
             if isinstance(item, Table):
                 rows = [" | ".join(_cells(row)) for row in item.rows]
-                blocks.append("\n".join(row for row in rows if row.strip(" |")))
+                if table := "\n".join(row for row in rows if row.strip(" |")):
+                    blocks.append(table)
                 continue
             text = _paragraph_text(item)
+            if not text.strip():
+                continue
             style = item.style.name if item.style is not None else ""
             if heading is None and not blocks and style in ("Title", "Heading 1"):
                 heading = text
@@ -339,7 +342,7 @@ def docx_draft(data: bytes, source: str, limits: DocumentLimits) -> Draft:
             raise SourceError(source, _TOO_BIG.format("zip")) from None
         raise SourceError(source, f"corrupt or unreadable Word file ({_brief(exc)})") from None
     return Draft(
-        text="\n\n".join(block for block in blocks if block.strip()),
+        text="\n\n".join(blocks),
         title=title,
         author=author or None,
         published=created,

@@ -79,6 +79,7 @@ def make_docx(
     """A .docx with an optional heading, the paragraphs (inside a content control, as
     templates have them, if asked) and an optional table."""
     document = docx.Document()
+    document.add_paragraph("")  # as many documents start: an empty line
     if heading:
         document.add_heading(heading, level=1)
     added = [document.add_paragraph(paragraph) for paragraph in paragraphs]
