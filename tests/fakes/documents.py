@@ -117,7 +117,7 @@ def _tracked(change: str, text_tag: str, text: str) -> Any:
     return element
 
 
-def raw_pdf(objects: list[bytes], *, root: int = 1, info: int | None = None) -> bytes:
+def raw_pdf(objects: list[bytes]) -> bytes:
     """A PDF built from numbered object bodies ("1 0 obj" is objects[0]), with a true xref."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -127,14 +127,12 @@ def raw_pdf(objects: list[bytes], *, root: int = 1, info: int | None = None) -> 
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    trailer = b"/Size %d /Root %d 0 R" % (len(objects) + 1, root)
-    if info:
-        trailer += b" /Info %d 0 R" % info
+    trailer = b"/Size %d /Root 1 0 R" % (len(objects) + 1)
     out += b"trailer\n<< " + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
     return bytes(out)
 
 
-def lines_pdf(lines: list[bytes], *, font_encoding: bytes = b"/StandardEncoding") -> bytes:
+def lines_pdf(lines: list[bytes]) -> bytes:
     """One page of Helvetica text lines, one under the other, as given (bytes of the font's
     encoding: StandardEncoding has the "fi" ligature at 0xAE, as TeX and Word PDFs use)."""
     ops = b"BT /F1 11 Tf 14 TL 72 720 Td " + b" ".join(
@@ -147,9 +145,7 @@ def lines_pdf(lines: list[bytes], *, font_encoding: bytes = b"/StandardEncoding"
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [5 0 R] /Count 1 >>",
             stream,
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding "
-            + font_encoding
-            + b" >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /StandardEncoding >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R"
             b" /Resources << /Font << /F1 4 0 R >> >> >>",
         ]
