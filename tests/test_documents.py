@@ -223,6 +223,32 @@ def test_a_pdf_served_as_html_is_still_a_pdf_and_a_page_named_pdf_is_a_page(
     assert len(items) == 2  # the HTML page: its content type wins over its name
 
 
+def test_a_watched_folder_syncs_pdf_and_word_files(
+    tmp_path: Path, article_server: ArticleServer
+) -> None:
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    (folder / "report.pdf").write_bytes(report_pdf())
+    (folder / "library.docx").write_bytes(make.make_docx(DOCX_PARAGRAPHS, title="Library"))
+    (folder / "locked.pdf").write_bytes(make.make_pdf(PAGES, user_password="pw"))
+    url = article_server.serve(
+        "/filings/dues.pdf", Response(body=make.make_pdf(PAGES[2:], title="Harbour dues"))
+    )
+    data = tmp_path / "d"
+    assert run("sources", "add", str(folder), data_dir=data).exit_code == 0
+    added = run("sources", "add", url, "--allow-private", data_dir=data)
+    assert added.exit_code == 0, added.output
+    first = json.loads(run("watch", "--once", "--json", data_dir=data).stdout)["sources"]
+    assert sorted(s["added"] for s in first) == [1, 2]
+    [failure] = [e for s in first for e in s["errors"]]
+    assert failure["reason"] == "encrypted PDF (password-protected); save an unlocked copy"
+
+    (folder / "report.pdf").write_bytes(report_pdf(title="Annual report, corrected"))
+    second = json.loads(run("watch", "--once", "--all", "--json", data_dir=data).stdout)
+    assert sum(s["updated"] for s in second["sources"]) == 1
+    assert set(listed(data)) == {"Annual report, corrected", "Library", "Harbour dues"}
+
+
 # -- bad files: one line each, the rest stored ---------------------------------------------------
 
 
