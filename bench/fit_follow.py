@@ -1,0 +1,85 @@
+"""Calibrate the threshold that says a new article is about a followed topic.
+
+Run: `.venv/bin/python bench/fit_follow.py [--data-dir DIR]`.
+
+Ingests `samples/news-dev/articles/` with the shipped `articlebot ingest` (default
+embedder, in a temporary data directory unless --data-dir names one already holding
+them), scores every (topic, article) pair of `samples/follow/labels.jsonl` with the
+shipped matcher (`retrieval/news/follow.py`: the topic searched in that article alone, the
+refusal model's probability), and prints precision, recall and F1 per threshold, then the
+threshold with the best F1 (ties: the higher one, fewer unwanted messages). The labels
+are judgments written for this project: 18 topics × the 56 articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bot.settings import Settings
+from retrieval.news.follow import TopicMatcher
+from retrieval.news.retriever import NewsRetriever
+from retrieval.store.index import ArticleIndex
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLES = ROOT / "samples" / "news-dev" / "articles"
+LABELS = ROOT / "samples" / "follow" / "labels.jsonl"
+THRESHOLDS = [round(0.05 * n, 2) for n in range(1, 20)]
+
+
+def scores(data_dir: Path) -> list[tuple[float, bool]]:
+    """(probability, relevant) for every labelled pair."""
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    labels = [json.loads(line) for line in LABELS.read_text().splitlines() if line.strip()]
+    with ArticleIndex(settings, must_exist=True) as index:
+        matcher = TopicMatcher(NewsRetriever(index), k=settings.top_k)
+        return [
+            (matcher.score(label["topic"], label["article_id"])[0], bool(label["relevant"]))
+            for label in labels
+        ]
+
+
+def table(rows: list[tuple[float, bool]]) -> list[tuple[float, float, float, float]]:
+    """(threshold, precision, recall, F1) per threshold."""
+    out = []
+    for threshold in THRESHOLDS:
+        tp = sum(p >= threshold and rel for p, rel in rows)
+        fp = sum(p >= threshold and not rel for p, rel in rows)
+        fn = sum(p < threshold and rel for p, rel in rows)
+        precision = tp / (tp + fp) if tp + fp else 1.0
+        recall = tp / (tp + fn) if tp + fn else 1.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out.append((threshold, precision, recall, f1))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, help="an index of the news dev set to reuse")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        data_dir = args.data_dir or Path(scratch) / "data"
+        if args.data_dir is None:
+            subprocess.run(
+                [sys.executable, "-m", "bot", "--data-dir", str(data_dir), "ingest", str(ARTICLES)],
+                check=True,
+                capture_output=True,
+            )
+        rows = scores(data_dir)
+    positives = sum(rel for _, rel in rows)
+    print(f"pairs {len(rows)}: {positives} relevant, {len(rows) - positives} not")
+    print("| threshold | precision | recall | F1 |")
+    print("|---|---|---|---|")
+    results = table(rows)
+    for threshold, precision, recall, f1 in results:
+        print(f"| {threshold:.2f} | {precision:.3f} | {recall:.3f} | {f1:.3f} |")
+    best = max(results, key=lambda r: (round(r[3], 6), r[0]))
+    print(f"chosen threshold {best[0]:.2f}: precision {best[1]:.3f}, recall {best[2]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
