@@ -21,6 +21,7 @@ from retrieval.answer.refusal import RefusalModel, evidence_of
 from retrieval.news.syndication import CopyFinder
 from retrieval.search.retriever import HybridRetriever
 from retrieval.search.sentence_rank import Sentence
+from retrieval.store.index import ArticleIndex
 from retrieval.store.stories import StoryStore
 from retrieval.types import Article, Citation, SearchFilters
 
@@ -119,3 +120,16 @@ def unsent(
         seen |= own
         kept.append(Match(match.article, match.probability, match.citation, frozenset(own)))
     return kept
+
+
+def plan(
+    matcher: TopicMatcher,
+    index: ArticleIndex,
+    topic: str,
+    article_ids: Sequence[str],
+    sent: set[str],
+) -> list[Match]:
+    """What a follow of `topic` would send for these new articles, given the stories
+    already sent: the matches, one per story not sent yet."""
+    found = matcher.matches(topic, article_ids)
+    return unsent(found, index.stories, CopyFinder(index), sent) if found else []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from retrieval.errors import StoreError
 from retrieval.store.catalog import Catalog
 
-_COLUMNS = "id, chat_id, topic, created_at, cursor"
+_COLUMNS = "id, chat_id, user_id, topic, created_at, cursor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class Follow:
 
     id: int
     chat_id: int
+    user_id: int | None  # who asked for it (deliveries respect the access lists)
     topic: str
     created_at: float
     cursor: int
@@ -38,7 +39,9 @@ class FollowStore:
         self.catalog = catalog
 
     # --- following ---------------------------------------------------------------------
-    def add(self, chat_id: int, topic: str, *, now: float, max_topics: int) -> Follow:
+    def add(
+        self, chat_id: int, user_id: int | None, topic: str, *, now: float, max_topics: int
+    ) -> Follow:
         """Follow `topic` in a chat from now on (its cursor starts at the newest article).
 
         StoreError (one line) when the chat already follows it or follows `max_topics`."""
@@ -54,9 +57,9 @@ class FollowStore:
                     )
                 (cursor,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM articles").fetchone()
                 row = conn.execute(
-                    "INSERT INTO follows (chat_id, topic, created_at, cursor) VALUES (?, ?, ?, ?)"
-                    f" RETURNING {_COLUMNS}",
-                    (chat_id, topic, now, int(cursor)),
+                    "INSERT INTO follows (chat_id, user_id, topic, created_at, cursor)"
+                    f" VALUES (?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                    (chat_id, user_id, topic, now, int(cursor)),
                 ).fetchone()
         except sqlite3.IntegrityError:
             raise StoreError(f"this chat already follows “{topic}”") from None
@@ -90,12 +93,13 @@ class FollowStore:
         )
         return _int(rows[0][0])
 
-    def new_articles(self, after: int, upto: int) -> list[tuple[int, str]]:
-        """(rowid, id) of the indexed, live articles stored after `after`, up to `upto`."""
+    def new_articles(self, after: int, upto: int, limit: int = 1000) -> list[tuple[int, str]]:
+        """(rowid, id) of the first `limit` indexed, live articles stored after `after`, up
+        to `upto`."""
         rows = self.catalog.query(
             "SELECT rowid, id FROM articles WHERE rowid > ? AND rowid <= ? AND indexed = 1"
-            " AND id NOT IN (SELECT article_id FROM removals) ORDER BY rowid",
-            (after, upto),
+            " AND id NOT IN (SELECT article_id FROM removals) ORDER BY rowid LIMIT ?",
+            (after, upto, limit),
         )
         return [(_int(r), str(i)) for r, i in rows]
 
@@ -168,6 +172,7 @@ def _int(value: object) -> int:
 
 
 def _follow(row: tuple[object, ...]) -> Follow:
-    fid, chat_id, topic, created_at, cursor = row
+    fid, chat_id, user_id, topic, created_at, cursor = row
     assert isinstance(created_at, int | float)
-    return Follow(_int(fid), _int(chat_id), str(topic), float(created_at), _int(cursor))
+    user = None if user_id is None else _int(user_id)
+    return Follow(_int(fid), _int(chat_id), user, str(topic), float(created_at), _int(cursor))

@@ -139,6 +139,7 @@ MIGRATIONS = (
             "CREATE TABLE follows ("
             " id INTEGER PRIMARY KEY,"
             " chat_id INTEGER NOT NULL,"
+            " user_id INTEGER,"
             " topic TEXT NOT NULL,"
             " created_at REAL NOT NULL,"
             " cursor INTEGER NOT NULL DEFAULT 0,"
