@@ -86,18 +86,11 @@ class TopicMatcher:
 
 
 def best_sentence(sentences: Sequence[Sentence]) -> Sentence | None:
-    """The sentence that shows the match best: by soft token coverage when known, then
-    embedding cosine, then word coverage (what the retrieval knows, best signal first)."""
+    """The sentence that shows the match best: the offline answerer's word score (coverage
+    of the topic, its passage's rank) plus its meaning's cosine with the topic, when known."""
     if not sentences:
         return None
-    return max(
-        sentences,
-        key=lambda s: (
-            s.match if s.match is not None else -1.0,
-            s.cosine if s.cosine is not None else -1.0,
-            s.coverage,
-        ),
-    )
+    return max(sentences, key=lambda s: s.words + (s.cosine or 0.0))
 
 
 def unsent(
