@@ -228,27 +228,25 @@ async def _send(
 
 
 async def deliver_follows(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The job: one delivery run, then the next one `telegram_follow_every` seconds later
-    (runs never overlap, however long one takes)."""
+    """The job: one delivery run. It repeats every `telegram_follow_every` seconds; a run
+    still going when the next is due makes the scheduler skip that one (never overlap)."""
     services = services_of(context)
     try:
         await deliver(context.bot, services, matcher_of(services, context.bot_data))
     except Exception:  # one bad run must not end the deliveries (the next one retries)
         log.exception("follow deliveries failed")
-    if context.job_queue is not None:
-        every = services.settings.telegram_follow_every
-        context.job_queue.run_once(deliver_follows, when=every, name=FOLLOW_JOB)
 
 
-def schedule_follows(application: Any, first: float | None = None) -> bool:
-    """Add the delivery job (first run after `first` seconds, default the interval);
-    False when PTB was installed without its job-queue extra (follows are then stored but
-    not delivered: the start-up log says so)."""
+def schedule_follows(application: Any) -> bool:
+    """Add the repeating delivery job; False when PTB was installed without its job-queue
+    extra (follows are then stored but not delivered: the log says so)."""
     if application.job_queue is None:
         log.warning("no JobQueue (python-telegram-bot[job-queue]): /follow messages are off")
         return False
     services = application.bot_data["services"]
     assert isinstance(services, Services)
-    when = services.settings.telegram_follow_every if first is None else first
-    application.job_queue.run_once(deliver_follows, when=when, name=FOLLOW_JOB)
+    every = services.settings.telegram_follow_every
+    application.job_queue.run_repeating(
+        deliver_follows, interval=every, first=every, name=FOLLOW_JOB
+    )
     return True
