@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from retrieval.errors import StoreError
 from retrieval.news.follow import TopicMatcher, plan
 from retrieval.news.retriever import NewsRetriever
 from retrieval.search.retriever import HybridRetriever
-from retrieval.store.follows import FollowStore
+from retrieval.store.follows import HOLD, FollowStore
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article, SearchFilters
 from tests.conftest import REPO_ROOT
@@ -173,6 +174,7 @@ def test_follows_are_stored_limited_and_claimed_once(tmp_path: Path) -> None:
         follows.advance(first.id, rowid - 1)  # never back
         assert follows.of_chat(7)[0].cursor == rowid
         assert follows.remove(first.id) and not follows.remove(first.id)
+        assert not follows.claim(first, {"s2"}, article_id, now=12.0)  # removed meanwhile
 
 
 def test_an_article_still_being_indexed_holds_the_cursor_back(tmp_path: Path) -> None:
@@ -188,6 +190,9 @@ def test_an_article_still_being_indexed_holds_the_cursor_back(tmp_path: Path) ->
         index.catalog.put_pending(pending, chunker.split(pending))  # another process, midway
         store(index, [done])
         assert follows.newest() == before  # the indexed later one waits for the pending one
+        # one left pending for over an hour (it cannot be indexed) holds nothing back
+        stuck = follows.newest(now=time.time() + HOLD + 60)
+        assert [a for _, a in follows.new_articles(before, stuck)] == [done.id]
         store(index, [pending])
         assert [a for _, a in follows.new_articles(before, follows.newest())] == [
             done.id,

@@ -179,7 +179,9 @@ async def deliver(bot: Bot, services: Services, matcher: TopicMatcher) -> int:
         if follow.cursor >= upto:
             continue
         if not is_authorised(services.settings, follow.user_id, follow.chat_id):
-            continue  # taken off the access lists since: kept, but nothing sent
+            # taken off the access lists since: kept, but nothing is sent or saved up
+            await services.run(store.advance, follow.id, upto)
+            continue
         work = await services.run(due, services, matcher, follow, upto)
         cursor = follow.cursor
         for rowid, article_id in work.articles:

@@ -12,11 +12,15 @@ process is not passed over.
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from retrieval.errors import StoreError
 from retrieval.store.catalog import Catalog
 
+#: Seconds an article still being indexed holds the follows' cursors back (`newest`).
+HOLD = 3600.0
 _COLUMNS = "id, chat_id, user_id, topic, created_at, cursor"
 
 
@@ -84,12 +88,18 @@ class FollowStore:
             return conn.execute("DELETE FROM follows WHERE id = ?", (follow_id,)).rowcount > 0
 
     # --- new articles ------------------------------------------------------------------
-    def newest(self) -> int:
+    def newest(self, now: float | None = None, hold: float = HOLD) -> int:
         """The highest rowid a follow may move its cursor to: the last stored article, but
-        before the first one still being indexed (it gets its turn once indexed)."""
+        before the first one still being indexed (another process is indexing it, or was
+        killed: the next run finishes it), so it gets its turn once indexed. One stored
+        more than `hold` seconds before `now` (default: the time now) holds nothing back:
+        an article that cannot be indexed must not stop every follow."""
+        moment = time.time() if now is None else now
+        cutoff = datetime.fromtimestamp(moment - hold, UTC).isoformat()
         rows = self.catalog.query(
-            "SELECT COALESCE((SELECT MIN(rowid) - 1 FROM articles WHERE indexed = 0),"
-            " (SELECT MAX(rowid) FROM articles), 0)"
+            "SELECT COALESCE((SELECT MIN(rowid) - 1 FROM articles WHERE indexed = 0"
+            " AND ingested_at >= ?), (SELECT MAX(rowid) FROM articles), 0)",
+            (cutoff,),
         )
         return _int(rows[0][0])
 
@@ -133,6 +143,12 @@ class FollowStore:
         """Record that a story is being sent for a follow, before it is sent; False (and
         nothing written) if any of `stories` (the article's and its copies') was already
         sent to the chat, so two processes or two runs never send it twice."""
+        try:
+            return self._claim(follow, stories, article_id, now)
+        except sqlite3.IntegrityError:  # the follow was removed meanwhile (/unfollow)
+            return False
+
+    def _claim(self, follow: Follow, stories: set[str], article_id: str, now: float) -> bool:
         with self.catalog.transaction() as conn:
             marks = ",".join("?" * len(stories))
             found = conn.execute(
@@ -146,7 +162,7 @@ class FollowStore:
                 " VALUES (?, ?, ?, ?, ?)",
                 [(follow.id, follow.chat_id, s, article_id, now) for s in sorted(stories)],
             )
-        return True
+            return True
 
     def release(self, follow: Follow, article_id: str) -> None:
         """Take back a claim whose message could not be sent (sent again on the next run)."""
