@@ -150,6 +150,9 @@ async def test_limits_topics_per_chat_and_messages_per_hour(
                 "Not followed: this chat already follows 2 topics, the most it may:"
                 " /unfollow one first."
             )
+            assert await say(telegram_server, "/follow " + "flood " * 40) == (
+                "That topic is too long: at most 200 characters."
+            )
             assert await say(telegram_server, f"/follow {BERTH_TOPIC}", chat_id=-1001) == (
                 f"Following “{BERTH_TOPIC}”: I'll send a short message when a new article"
                 " about it is stored. /following lists this chat's topics."
