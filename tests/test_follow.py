@@ -259,3 +259,11 @@ def test_follow_since_lists_what_would_have_been_sent(index: ArticleIndex) -> No
     assert result.output.startswith("“x”: 0 messages from 0 articles stored since")
     result = runner.invoke(main, ["--data-dir", data_dir, "follow", "x", "--since", "May 3"])
     assert result.exit_code == 2 and "'May 3' is not a date; use YYYY-MM-DD" in result.output
+
+
+def test_follow_without_an_index_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["--data-dir", str(tmp_path / "none"), "follow", "x", "--since", "2026-01-01"]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no index at") and result.output.count("\n") == 1
