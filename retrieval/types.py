@@ -263,6 +263,8 @@ class SearchFilters:
     since: date | None = None
     until: date | None = None
     prefer_recent: bool = False
+    #: Only these articles (a followed topic is matched against the newly stored ones).
+    article_ids: frozenset[str] | None = None
 
     def with_k(self, k: int) -> SearchFilters:
         """Return a copy asking for k passages."""

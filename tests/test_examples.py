@@ -37,7 +37,8 @@ from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
 
 ARTICLEBOT = str(Path(sys.executable).parent / "articlebot")
 #: Help examples run in this order in one data directory (ingest first, remove last).
-ORDER = ["", "ingest", "list", "stats", "ask", "chat", "eval", "sources", "watch", "remove"]
+ORDER = ["", "ingest", "list", "stats", "ask", "chat", "eval", "follow", "sources", "watch"]
+ORDER += ["remove"]
 ORDER += ["telegram"]
 ASSIGNMENT = re.compile(r"[A-Z_][A-Z0-9_]*=.*")
 STORY = """<!doctype html><html><head><title>Orley Green ferry returns</title>

@@ -138,7 +138,8 @@ async def test_private_question_gets_cited_html_answer(
     assert telegram_server.calls_to("sendChatAction")[0].params["action"] == "typing"
     commands = telegram_server.calls_to("setMyCommands")[0].params["commands"]
     assert {c["command"] for c in commands} == {
-        "start", "help", "ask", "sources", "reset", "stats", "timeline"
+        "start", "help", "ask", "sources", "reset", "stats", "timeline", "follow", "following",
+        "unfollow",
     }  # fmt: skip
 
 

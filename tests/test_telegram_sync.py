@@ -7,6 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
+from bot.telegram.follow import FOLLOW_JOB
 from bot.telegram.services import Services
 from bot.telegram.sync import SYNC_JOB, make_runner, schedule_sync
 from retrieval.store.index import ArticleIndex
@@ -37,7 +38,7 @@ async def test_the_bot_syncs_watched_sources_and_answers_from_them(
         runner = make_runner(services)
         schedule_sync(app, runner, first=0.1, every=0.2)
         async with running(app):
-            assert [job.name for job in app.job_queue.jobs()] == [SYNC_JOB]
+            assert sorted(job.name for job in app.job_queue.jobs()) == [FOLLOW_JOB, SYNC_JOB]
             for _ in range(300):
                 if len(index.articles()) == 2:
                     break

@@ -134,6 +134,7 @@ COMMANDS = {
     "telegram": "bot.cli.telegram:telegram",
     "sources": "bot.cli.sync:sources",
     "watch": "bot.cli.sync:watch",
+    "follow": "bot.cli.follow:follow",
 }
 
 

@@ -31,6 +31,7 @@ from telegram.ext import (
 
 from bot.settings import Settings
 from bot.telegram import admin as telegram_admin
+from bot.telegram import follow as telegram_follow
 from bot.telegram import handlers as telegram_handlers
 from bot.telegram import news as telegram_news
 from bot.telegram.network import BotApiRequest, OutageLog
@@ -55,6 +56,9 @@ COMMANDS = [
     BotCommand("reset", "Forget this chat's conversation"),
     BotCommand("stats", "How many articles are indexed"),
     BotCommand("timeline", "Dated events about a topic, oldest first"),
+    BotCommand("follow", "Get a message when a new article is about a topic"),
+    BotCommand("following", "List this chat's followed topics"),
+    BotCommand("unfollow", "Stop following a topic (its number in /following)"),
 ]
 REFUSAL_ACCESS = "Sorry, this bot is private: you are not on its list of users."
 APOLOGY = "Sorry, something went wrong while answering. Please try again in a minute."
@@ -94,6 +98,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
     application = builder.build()
     application.bot_data["services"] = services
     add_handlers(application)
+    telegram_follow.schedule_follows(application)
     return application
 
 
@@ -110,6 +115,9 @@ def add_handlers(application: BotApplication) -> None:  # type: ignore[type-arg]
         ("stats", h.stats),
         ("add", telegram_admin.add),
         ("timeline", telegram_news.timeline),
+        ("follow", telegram_follow.follow),
+        ("following", telegram_follow.following),
+        ("unfollow", telegram_follow.unfollow),
     ]:
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(h.sources_page, pattern=r"^sources:\d+$"))

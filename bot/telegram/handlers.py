@@ -22,7 +22,9 @@ START = (
     "Just send me a question, for example: <i>When does the bridge reopen?</i>\n"
     "In groups, mention me or use /ask &lt;question&gt;.\n\n"
     "/timeline &lt;topic&gt; lists dated events, /sources the articles I know, "
-    "/reset forgets our conversation, /help shows this."
+    "/reset forgets our conversation, /help shows this.\n\n"
+    "/follow &lt;topic&gt; sends a short message when a new article about it is stored; "
+    "/following lists this chat's topics, /unfollow &lt;n&gt; stops one."
 )
 USAGE_ASK = "Usage: /ask <question>, for example /ask When does the bridge reopen?"
 

@@ -78,6 +78,24 @@ class TelegramSettings(BaseModel):
             " 256); requests without it are refused. Unset = a random one per run."
         ),
     )
+    telegram_follow_topics: int = Field(
+        default=10, ge=1, le=100, description="Topics one chat may /follow at once."
+    )
+    telegram_follow_per_hour: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description=(
+            "Messages about followed topics one chat gets per hour; more wait for the next"
+            " hour (the newest articles are not skipped)."
+        ),
+    )
+    telegram_follow_every: float = Field(
+        default=300.0,
+        ge=5.0,
+        le=86400.0,
+        description="Seconds between looks for newly stored articles about followed topics.",
+    )
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

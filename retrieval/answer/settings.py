@@ -56,6 +56,16 @@ class AnswerSettings(OpenAISettings):
             " (false: plain answers, as the answerer writes them)."
         ),
     )
+    follow_min_probability: float = Field(
+        default=0.45,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "A new article is about a followed topic (/follow) when the refusal model's"
+            " probability that it answers the topic is at least this (calibrated:"
+            " bench/fit_follow.py, docs/news.md)."
+        ),
+    )
 
     @property
     def use_llm(self) -> bool:

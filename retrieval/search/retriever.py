@@ -152,7 +152,7 @@ class HybridRetriever:
     def _dense(self, question: str, filters: SearchFilters, pool: int) -> DenseResult:
         """The question's encoding (None for an empty index) and the nearest chunks."""
         collection, size = self.index.searchable()
-        if collection is None or size == 0:
+        if collection is None or size == 0 or filters.article_ids == frozenset():
             return None, []
         encoded = self._vectors().encode([question], cache=False)[0]
         result = collection.query(
@@ -178,13 +178,17 @@ class HybridRetriever:
         return lexical.search(question, pool, mask=mask)
 
     def _mask(self, keys: Sequence[ChunkKey], filters: SearchFilters) -> np.ndarray | None:
-        if not (filters.site or filters.since or filters.until):
+        allowed: set[str] | None = None
+        if filters.site or filters.since or filters.until:
+            allowed = {
+                aid
+                for aid, site, published in self.index.catalog.filter_fields()
+                if _passes(site, published, filters)
+            }
+        if filters.article_ids is not None:
+            allowed = set(filters.article_ids) if allowed is None else allowed & filters.article_ids
+        if allowed is None:
             return None
-        allowed = {
-            aid
-            for aid, site, published in self.index.catalog.filter_fields()
-            if _passes(site, published, filters)
-        }
         return np.array([1.0 if key[0] in allowed else 0.0 for key in keys], dtype=np.float32)
 
     def _articles(self, ids: Sequence[str]) -> dict[str, Article]:
@@ -277,6 +281,8 @@ def _where(filters: SearchFilters) -> Any:
         clauses.append({"published_day": {"$gte": filters.since.toordinal()}})
     if filters.until:
         clauses.append({"published_day": {"$lte": filters.until.toordinal()}})
+    if filters.article_ids is not None:
+        clauses.append({"article_id": {"$in": sorted(filters.article_ids)}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -130,6 +130,30 @@ MIGRATIONS = (
             " PRIMARY KEY (source_id, key))",
         ),
     ),
+    Migration(
+        5,
+        "followed topics: each chat's topics with a cursor (the highest `articles.rowid`"
+        " already considered, so only articles stored later are matched) and the stories"
+        " sent for each, so a story is sent once and a chat's messages per hour are counted",
+        (
+            "CREATE TABLE follows ("
+            " id INTEGER PRIMARY KEY,"
+            " chat_id INTEGER NOT NULL,"
+            " user_id INTEGER,"
+            " topic TEXT NOT NULL,"
+            " created_at REAL NOT NULL,"
+            " cursor INTEGER NOT NULL DEFAULT 0,"
+            " UNIQUE (chat_id, topic))",
+            "CREATE TABLE follow_deliveries ("
+            " follow_id INTEGER NOT NULL REFERENCES follows(id) ON DELETE CASCADE,"
+            " chat_id INTEGER NOT NULL,"
+            " story TEXT NOT NULL,"
+            " article_id TEXT NOT NULL,"
+            " sent_at REAL NOT NULL,"
+            " UNIQUE (follow_id, story))",
+            "CREATE INDEX follow_deliveries_chat ON follow_deliveries(chat_id, sent_at)",
+        ),
+    ),
 )
 CURRENT = MIGRATIONS[-1].version
 
