@@ -123,6 +123,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 # -- reliability measurements: printed at the end of the run ---------------------------------
 
 _MEASUREMENTS: list[str] = []
+_MEASUREMENT = "articlebot-measurement"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -139,22 +140,38 @@ def report_measurement(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Record one line (latency, RSS...) for the "reliability measurements" summary."""
 
     def record(line: str) -> None:
-        _MEASUREMENTS.append(f"{request.node.name}: {line}")
+        # Through the test's report: a pytest-xdist worker's lines reach the controller.
+        request.node.user_properties.append((_MEASUREMENT, f"{request.node.name}: {line}"))
 
     return record
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _MEASUREMENTS.extend(str(v) for k, v in report.user_properties if k == _MEASUREMENT)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    why = "they read real articles the repository does not ship; with CI=true they fail"
     if _DESELECTED_SHARED:
         count = len(_DESELECTED_SHARED)
         terminalreporter.write_line(
-            f"{count} test{'s' if count > 1 else ''} deselected: {SHARED_DATA} is missing"
-            " (they read real articles the repository does not ship; with CI=true they fail)"
+            f"{count} test{'s' if count > 1 else ''} deselected: {SHARED_DATA} is missing ({why})"
+        )
+    elif _distributed(terminalreporter.config) and not SHARED_DATA.is_dir() and not _in_ci():
+        # pytest-xdist's workers deselected them (the controller collects nothing)
+        terminalreporter.write_line(
+            f"tests that need {SHARED_DATA} were deselected: it is missing ({why})"
         )
     if _MEASUREMENTS:
         terminalreporter.section("reliability measurements")
         for line in _MEASUREMENTS:
             terminalreporter.write_line(line)
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """True in a pytest-xdist controller (its workers run the tests)."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
 
 
 _EXIT_STATUS: list[int] = []
@@ -176,6 +193,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     teardown, to look for the crash."""
     if os.environ.get("ARTICLEBOT_TEST_FULL_TEARDOWN") == "1" or not _EXIT_STATUS:
         return
+    if hasattr(config, "workerinput"):
+        return  # a pytest-xdist worker: its last messages to the controller must go out
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_EXIT_STATUS[-1])

@@ -20,10 +20,10 @@ TESTS = [
 ]
 
 
-def pytest_run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def pytest_run(tmp_path: Path, *options: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in ("CI", "SHARED_DATA_DIR")}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *TESTS],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *options, *TESTS],
         cwd=REPO_ROOT,
         env={**base, "SHARED_DATA_DIR": str(tmp_path / "no-shared"), **env},
         capture_output=True,
@@ -41,6 +41,18 @@ def test_without_shared_data_they_are_deselected_with_one_line(tmp_path: Path) -
         " the repository does not ship; with CI=true they fail)"
     ]
     assert "1 passed, 1 deselected" in run.stdout and "skipped" not in run.stdout
+
+
+def test_with_two_workers_the_line_is_still_printed(tmp_path: Path) -> None:
+    """`scripts/test` runs pytest-xdist workers: they deselect, the controller says so."""
+    run = pytest_run(tmp_path, "-n", "2")
+    assert run.returncode == 0, run.stdout
+    lines = [line for line in run.stdout.splitlines() if "is missing" in line]
+    assert lines == [
+        f"tests that need {tmp_path / 'no-shared'} were deselected: it is missing (they read"
+        " real articles the repository does not ship; with CI=true they fail)"
+    ]
+    assert "1 passed" in run.stdout and "skipped" not in run.stdout
 
 
 def test_without_shared_data_under_ci_they_fail(tmp_path: Path) -> None:
