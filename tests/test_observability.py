@@ -28,10 +28,12 @@ from bot.telegram.services import Services
 from retrieval.answer.prompts import REFUSAL
 from retrieval.pipeline import make_answerer
 from retrieval.store.index import ArticleIndex
+from tests.fakes import feed_server as feed_server_module
 from tests.fakes import openai_server as fake_openai
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.chroma_server import free_port
-from tests.fakes.harness import running
+from tests.fakes.feed_server import FeedServer, stories
+from tests.fakes.harness import articlebot_command, running
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
 from tests.test_cli_telegram import (
@@ -42,10 +44,13 @@ from tests.test_cli_telegram import (
     processes,
     wait_until,
 )
+from tests.test_sync_processes import add_feed
+from tests.test_sync_processes import env as sync_env
 from tests.test_telegram import BRIDGE_Q, bot_settings, index, reply_to
 
 telegram_server = fake_telegram.telegram_server  # the fixtures, used by name below
 openai_server = fake_openai.openai_server
+feed_server = feed_server_module.feed_server
 __all__ = ["index", "llm_data_dir", "processes"]
 UNANSWERABLE = "Which football club won the cup final in extra time?"
 API_KEY = "sk-observability-0123456789SECRET"
@@ -275,3 +280,41 @@ def test_the_listener_is_off_and_logs_are_text_by_default(tmp_path: Path) -> Non
     assert settings.log_format == "text"
     readiness = store_readiness(settings, lambda: ArticleIndex(settings).client)
     assert start_monitor(settings, readiness, Metrics()) is None
+
+
+# -- `articlebot watch` as a real process ---------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_watch_process_counts_synced_articles(tmp_path: Path, feed_server: FeedServer) -> None:
+    data = tmp_path / "data"
+    add_feed(data, feed_server.set_feed("calm", stories("calm", 2)))
+    port = free_port()
+    process = subprocess.Popen(
+        articlebot_command("--data-dir", str(data), "watch", "--json"),
+        env=sync_env(tmp_path) | {"ARTICLEBOT_MONITOR_PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = json.loads(process.stdout.readline())  # the first run is done (and counted)
+        assert (line["status"], line["added"]) == ("synced", 2)
+        metrics = get(port, "/metrics").text
+        assert sample(metrics, "articlebot_sync_runs_total", status="synced") == 1
+        assert sample(metrics, "articlebot_ingest_articles_total", job="sync", status="added") == 2
+        assert sample(metrics, "articlebot_ingest_failures_total", job="sync") == 0
+        assert get(port, "/healthz").text == "ok\n"
+        ready = get(port, "/readyz")
+        assert ready.status_code == 200, ready.text
+        assert re.fullmatch(
+            r"ready: generation \d+, 2 articles indexed; Chroma embedded\n", ready.text
+        )
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=15)
+        assert process.returncode == 0, err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
