@@ -23,7 +23,7 @@ from bot.observability.logs import configure, request_scope
 from bot.observability.metrics import Metrics
 from bot.observability.server import MonitorServer, start_monitor
 from bot.settings import Settings, env_name
-from bot.telegram.app import REFUSAL_ACCESS, build_application
+from bot.telegram.app import APOLOGY_LLM, REFUSAL_ACCESS, build_application
 from bot.telegram.services import Services
 from retrieval.answer.prompts import REFUSAL
 from retrieval.pipeline import make_answerer
@@ -34,10 +34,11 @@ from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.chroma_server import free_port
 from tests.fakes.feed_server import FeedServer, stories
 from tests.fakes.harness import articlebot_command, running
-from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
 from tests.test_cli_telegram import (
     articlebot,
+    data_dir,
     env_for,
     llm_data_dir,
     llm_env,
@@ -46,18 +47,26 @@ from tests.test_cli_telegram import (
 )
 from tests.test_sync_processes import add_feed
 from tests.test_sync_processes import env as sync_env
-from tests.test_telegram import BRIDGE_Q, bot_settings, index, reply_to
+from tests.test_telegram import BRIDGE_Q, bot_settings, index, llm_settings, reply_to
 
 telegram_server = fake_telegram.telegram_server  # the fixtures, used by name below
 openai_server = fake_openai.openai_server
 feed_server = feed_server_module.feed_server
-__all__ = ["index", "llm_data_dir", "processes"]
+__all__ = ["data_dir", "index", "llm_data_dir", "processes"]
 UNANSWERABLE = "Which football club won the cup final in extra time?"
 API_KEY = "sk-observability-0123456789SECRET"
 
 
 def get(port: int, path: str) -> httpx.Response:
     return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10, trust_env=False)
+
+
+def healthz(port: int) -> httpx.Response | None:
+    """/healthz, or None while nothing listens yet (a process starting)."""
+    try:
+        return get(port, "/healthz")
+    except httpx.TransportError:
+        return None
 
 
 def sample(metrics_text: str, name: str, **labels: str) -> float:
@@ -130,6 +139,31 @@ async def test_metrics_count_answers_refusals_and_latency(
         monitor.close()
     with pytest.raises(httpx.ConnectError):  # the port is released
         get(port, "/healthz")
+
+
+async def test_an_llm_failure_is_counted_and_its_apology_is_no_answer(
+    tmp_path: Path,
+    telegram_server: FakeTelegramServer,
+    openai_server: FakeOpenAIServer,
+    index: ArticleIndex,
+) -> None:
+    openai_server.enqueue(*[ScriptedResponse.error(500)] * 2)  # the call and its one retry
+    settings = llm_settings(tmp_path, telegram_server, openai_server)
+    services = Services.create(settings, index, make_answerer(settings, index))
+    async with running(build_application(settings, services)):
+        telegram_server.private_message(BRIDGE_Q)
+        assert await reply_to(telegram_server, 42) == [APOLOGY_LLM]
+        await telegram_server.wait_for(
+            lambda: sample(
+                services.metrics.exposition().decode(),
+                "articlebot_llm_errors_total",
+                kind="LLMError",
+            )
+        )
+    text = services.metrics.exposition().decode()
+    assert sample(text, "articlebot_llm_errors_total", kind="LLMError") == 1
+    assert sample(text, "articlebot_answers_total", answerer="llm") == 0
+    assert sample(text, "articlebot_answer_seconds_count") == 0
 
 
 def test_readyz_fails_with_one_line_when_chroma_or_the_index_is_gone(tmp_path: Path) -> None:
@@ -231,13 +265,7 @@ def test_the_bot_process_serves_probes_metrics_and_json_logs(
     }
     processes.append(process := articlebot(env))
 
-    def up() -> httpx.Response | None:
-        try:
-            return get(port, "/healthz")
-        except httpx.TransportError:
-            return None
-
-    assert wait_until(up, process).text == "ok\n"
+    assert wait_until(lambda: healthz(port), process).text == "ok\n"
     assert get(port, "/readyz").text.startswith("ready: generation ")
     telegram_server.private_message(BRIDGE_Q)
     wait_until(lambda: telegram_server.texts(42), process)
@@ -318,3 +346,23 @@ def test_the_watch_process_counts_synced_articles(tmp_path: Path, feed_server: F
         if process.poll() is None:
             process.kill()
             process.communicate(timeout=10)
+
+
+@pytest.mark.slow
+def test_the_bot_process_is_alive_but_not_ready_without_its_chroma_server(
+    telegram_server: FakeTelegramServer, data_dir: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    closed, port = free_port(), free_port()  # nothing listens on `closed`
+    env = env_for(telegram_server, data_dir) | {
+        "CHROMA_HOST": "127.0.0.1",
+        "CHROMA_PORT": str(closed),
+        "ARTICLEBOT_MONITOR_PORT": str(port),
+    }
+    processes.append(process := articlebot(env))
+
+    assert wait_until(lambda: healthz(port), process).text == "ok\n"
+    response = get(port, "/readyz")
+    assert response.status_code == 503
+    assert response.text == (
+        f"not ready: chroma: Chroma server at 127.0.0.1:{closed} unreachable (ConnectError)\n"
+    )
