@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from bot.observability.health import store_readiness
-from bot.observability.logs import configure, request_scope
+from bot.observability.logs import configure, request_id, request_scope
 from bot.observability.metrics import Metrics
 from bot.observability.server import MonitorServer, start_monitor
 from bot.settings import Settings, env_name
@@ -242,6 +242,20 @@ def test_json_lines_carry_the_request_id_and_never_a_secret(json_log: io.StringI
         assert secret not in text
 
 
+async def test_the_worker_threads_log_with_the_request_s_id(
+    tmp_path: Path, telegram_server: FakeTelegramServer, index: ArticleIndex
+) -> None:
+    settings = bot_settings(tmp_path, telegram_server)
+    services = Services.create(settings, index, make_answerer(settings, index))
+    try:
+        with request_scope() as first:
+            assert await services.run(request_id) == first
+        with request_scope() as second:
+            assert await services.run(request_id) == second != first
+    finally:
+        services.close()
+
+
 # -- `articlebot telegram` as a real process ------------------------------------------------------
 
 
@@ -366,3 +380,21 @@ def test_the_bot_process_is_alive_but_not_ready_without_its_chroma_server(
     assert response.text == (
         f"not ready: chroma: Chroma server at 127.0.0.1:{closed} unreachable (ConnectError)\n"
     )
+
+
+@pytest.mark.slow
+def test_webhook_mode_serves_the_probes_beside_the_webhook(
+    telegram_server: FakeTelegramServer, data_dir: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    hook, port = free_port(), free_port()
+    url = f"http://127.0.0.1:{hook}/telegram/hook"
+    env = env_for(telegram_server, data_dir) | {"ARTICLEBOT_MONITOR_PORT": str(port)}
+    args = ["--webhook-url", url, "--listen", "127.0.0.1", "--port", str(hook)]
+    processes.append(process := articlebot(env, *args))
+    wait_until(lambda: telegram_server.webhook, process)
+    assert wait_until(lambda: healthz(port), process).text == "ok\n"
+    telegram_server.private_message("/start")  # Telegram POSTs it to the webhook
+    wait_until(lambda: telegram_server.texts(42), process)
+    assert get(port, "/readyz").text.startswith("ready: generation ")
+    assert "articlebot_answers_total" in get(port, "/metrics").text
+    assert httpx.get(f"http://127.0.0.1:{hook}/healthz", trust_env=False).status_code == 404
