@@ -25,6 +25,7 @@ from bot.observability.server import MonitorServer, start_monitor
 from bot.settings import Settings, env_name
 from bot.telegram.app import APOLOGY_LLM, REFUSAL_ACCESS, build_application
 from bot.telegram.services import Services
+from ingest.chunk import Chunker
 from retrieval.answer.prompts import REFUSAL
 from retrieval.pipeline import make_answerer
 from retrieval.store.index import ArticleIndex
@@ -32,6 +33,7 @@ from tests.fakes import feed_server as feed_server_module
 from tests.fakes import openai_server as fake_openai
 from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.chroma_server import free_port
+from tests.fakes.embedder import HashEmbedder
 from tests.fakes.feed_server import FeedServer, stories
 from tests.fakes.harness import articlebot_command, running
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
@@ -47,7 +49,7 @@ from tests.test_cli_telegram import (
 )
 from tests.test_sync_processes import add_feed
 from tests.test_sync_processes import env as sync_env
-from tests.test_telegram import BRIDGE_Q, bot_settings, index, llm_settings, reply_to
+from tests.test_telegram import BRIDGE, BRIDGE_Q, bot_settings, index, llm_settings, reply_to
 
 telegram_server = fake_telegram.telegram_server  # the fixtures, used by name below
 openai_server = fake_openai.openai_server
@@ -187,6 +189,27 @@ def test_readyz_fails_with_one_line_when_chroma_or_the_index_is_gone(tmp_path: P
             assert response.text == (
                 f"not ready: catalog: no index at {settings.data_dir}"
                 " (the catalog catalog.sqlite3 is missing)\n"
+            )
+
+
+def test_readyz_fails_when_the_vectors_are_lost(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    with ArticleIndex(settings, HashEmbedder()) as index:
+        index.upsert([(BRIDGE, Chunker(size=300, overlap=40).split(BRIDGE))])
+        index.finish_run()
+        chunks = index.stats().chunks
+        readiness = store_readiness(settings, lambda: index.client)
+        with MonitorServer("127.0.0.1", 0, readiness, Metrics()) as monitor:
+            port = monitor.address[1]
+            ready = get(port, "/readyz")
+            assert ready.status_code == 200
+            assert ready.text.endswith(f"1 articles indexed; Chroma embedded; {chunks} vectors\n")
+            index.client.delete_collection(settings.collection)  # chroma/ lost
+            lost = get(port, "/readyz")
+            assert lost.status_code == 503
+            assert lost.text == (
+                f"not ready: vectors: Chroma has no vectors in collection {settings.collection!r}"
+                " while 1 articles are indexed; `articlebot ingest` embeds them again\n"
             )
 
 
@@ -351,7 +374,7 @@ def test_the_watch_process_counts_synced_articles(tmp_path: Path, feed_server: F
         ready = get(port, "/readyz")
         assert ready.status_code == 200, ready.text
         assert re.fullmatch(
-            r"ready: generation \d+, 2 articles indexed; Chroma embedded\n", ready.text
+            r"ready: generation \d+, 2 articles indexed; Chroma embedded; \d+ vectors\n", ready.text
         )
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=15)

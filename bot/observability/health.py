@@ -2,7 +2,8 @@
 
 Readiness is a list of named checks, each one line: the catalog can be read (and which
 generation of the index it holds), Chroma is reachable (embedded or the `CHROMA_HOST`
-server). Shared mode adds its database as one more check; the listener does not change.
+server) and holds vectors when the catalog says articles are indexed. Shared mode adds
+its database as one more check; the listener does not change.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from chromadb.api import ClientAPI
 
 from retrieval.errors import ArticlebotError
 from retrieval.store.catalog import Catalog
+from retrieval.store.chroma import find_collection
 from retrieval.store.settings import StoreSettings
 
 #: Seconds a readiness probe waits for the Chroma server (probes come every few seconds).
@@ -63,18 +65,7 @@ def catalog_check(settings: StoreSettings) -> Check:
     shows) and says its generation and how many articles are indexed."""
 
     def check() -> str:
-        path = settings.catalog_path
-        if not path.is_file():
-            raise NotReady(f"no index at {settings.data_dir} (the catalog {path.name} is missing)")
-        try:
-            catalog = Catalog(path, busy_timeout=1.0, read_only=True)
-        except ArticlebotError as exc:
-            raise NotReady(str(exc)) from exc
-        try:
-            generation = int(catalog.get_meta(_GENERATION) or 0)
-            _, indexed, _ = catalog.counts()
-        finally:
-            catalog.close()
+        generation, indexed = _read_catalog(settings)
         return f"generation {generation}, {indexed} articles indexed"
 
     return check
@@ -106,11 +97,55 @@ def chroma_check(settings: StoreSettings, embedded: Callable[[], ClientAPI]) -> 
     return check
 
 
-def store_readiness(settings: StoreSettings, embedded: Callable[[], ClientAPI]) -> Readiness:
-    """The checks of a single data directory (today's only mode)."""
+def vectors_check(settings: StoreSettings, client: Callable[[], ClientAPI]) -> Check:
+    """Chroma holds the collection, with vectors, when the catalog has indexed articles:
+    without them answers would quietly fall back to BM25 alone (a lost `chroma/` folder,
+    a server's collection dropped). One count, cheap at any size; `articlebot stats` finds
+    which articles lack vectors."""
+
+    def check() -> str:
+        _, indexed = _read_catalog(settings)
+        if not indexed:
+            return "no vectors needed yet"
+        collection = find_collection(client(), settings)
+        vectors = collection.count() if collection is not None else 0
+        if not vectors:
+            raise NotReady(
+                f"Chroma has no vectors in collection {settings.collection!r} while"
+                f" {indexed} articles are indexed; `articlebot ingest` embeds them again"
+            )
+        return f"{vectors} vectors"
+
+    return check
+
+
+def store_readiness(settings: StoreSettings, client: Callable[[], ClientAPI]) -> Readiness:
+    """The checks of a single data directory (today's only mode). `client()` returns the
+    process's Chroma client (embedded or the server's)."""
     return Readiness(
-        [("catalog", catalog_check(settings)), ("chroma", chroma_check(settings, embedded))]
+        [
+            ("catalog", catalog_check(settings)),
+            ("chroma", chroma_check(settings, client)),
+            ("vectors", vectors_check(settings, client)),
+        ]
     )
+
+
+def _read_catalog(settings: StoreSettings) -> tuple[int, int]:
+    """The generation and the number of indexed articles, from a fresh read-only
+    connection; `NotReady` when the catalog is missing or cannot be read."""
+    path = settings.catalog_path
+    if not path.is_file():
+        raise NotReady(f"no index at {settings.data_dir} (the catalog {path.name} is missing)")
+    try:
+        catalog = Catalog(path, busy_timeout=1.0, read_only=True)
+    except ArticlebotError as exc:
+        raise NotReady(str(exc)) from exc
+    try:
+        _, indexed, _ = catalog.counts()
+        return int(catalog.get_meta(_GENERATION) or 0), indexed
+    finally:
+        catalog.close()
 
 
 def _one_line(text: str) -> str:
