@@ -143,6 +143,21 @@ async def test_metrics_count_answers_refusals_and_latency(
         get(port, "/healthz")
 
 
+async def test_a_question_over_the_rate_limit_is_a_refusal_not_an_answer(
+    tmp_path: Path, telegram_server: FakeTelegramServer, index: ArticleIndex
+) -> None:
+    settings = bot_settings(tmp_path, telegram_server, telegram_questions_per_minute=1)
+    services = Services.create(settings, index, make_answerer(settings, index))
+    async with running(build_application(settings, services)):
+        telegram_server.private_message(BRIDGE_Q)
+        await reply_to(telegram_server, 42)
+        telegram_server.private_message(BRIDGE_Q)  # a second one within the minute
+        assert (await reply_to(telegram_server, 42, 2))[1].startswith("You're asking faster")
+    text = services.metrics.exposition().decode()
+    assert sample(text, "articlebot_refusals_total", reason="rate_limited") == 1
+    assert sample(text, "articlebot_answers_total", answerer="offline") == 1
+
+
 async def test_an_llm_failure_is_counted_and_its_apology_is_no_answer(
     tmp_path: Path,
     telegram_server: FakeTelegramServer,
