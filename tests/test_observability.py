@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.observability.health import store_readiness
+from bot.observability.health import Readiness, store_readiness
 from bot.observability.logs import configure, request_id, request_scope
 from bot.observability.metrics import Metrics
 from bot.observability.server import MonitorServer, start_monitor
@@ -27,6 +27,7 @@ from bot.telegram.app import APOLOGY_LLM, REFUSAL_ACCESS, build_application
 from bot.telegram.services import Services
 from ingest.chunk import Chunker
 from retrieval.answer.prompts import REFUSAL
+from retrieval.errors import ConfigError
 from retrieval.pipeline import make_answerer
 from retrieval.store.index import ArticleIndex
 from tests.fakes import feed_server as feed_server_module
@@ -230,10 +231,10 @@ def test_readyz_fails_when_the_vectors_are_lost(tmp_path: Path) -> None:
 
 def test_a_busy_monitor_port_is_one_line(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
-    readiness = store_readiness(settings, lambda: (_ for _ in ()).throw(RuntimeError("unused")))
+    readiness = Readiness([])
     with MonitorServer("127.0.0.1", 0, readiness, Metrics()) as first:
         busy = settings.model_copy(update={"monitor_port": first.address[1]})
-        with pytest.raises(Exception, match=r"cannot listen on 127\.0\.0\.1:\d+ .*in use"):
+        with pytest.raises(ConfigError, match=r"^cannot listen on 127\.0\.0\.1:\d+ .*in use$"):
             start_monitor(busy, readiness, Metrics())
 
 
