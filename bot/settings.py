@@ -8,9 +8,10 @@ passes the object down; each package only knows its own part (`retrieval.setting
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel
+from pydantic import AliasChoices, BaseModel, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.observability.settings import ObservabilitySettings
 from bot.telegram.settings import TelegramSettings
 from ingest.settings import IngestSettings
 from retrieval.answer.settings import AnswerSettings
@@ -25,10 +26,13 @@ PARTS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("answering", AnswerSettings),
     ("ingest", IngestSettings),
     ("Telegram bot", TelegramSettings),
+    ("monitoring and logs", ObservabilitySettings),
 )
 
 
-class Settings(RetrievalSettings, IngestSettings, TelegramSettings, BaseSettings):
+class Settings(
+    RetrievalSettings, IngestSettings, TelegramSettings, ObservabilitySettings, BaseSettings
+):
     """Every setting of articlebot; `.env.example` lists them with these descriptions."""
 
     model_config = SettingsConfigDict(
@@ -38,6 +42,12 @@ class Settings(RetrievalSettings, IngestSettings, TelegramSettings, BaseSettings
         extra="ignore",
         populate_by_name=True,
     )
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret setting's value (tokens, API keys): kept out of the logs."""
+    values = (getattr(settings, name) for name in Settings.model_fields)
+    return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
 
 
 def env_name(name: str) -> str:

@@ -70,3 +70,17 @@ def test_readme_opens_with_the_two_commands() -> None:
 def test_the_shipped_demonyms_are_countryinfo_s() -> None:
     shipped = REPO_ROOT / "retrieval" / "store" / "demonyms.json"
     assert shipped.read_text(encoding="utf-8") == rendered(), "regenerate: scripts/gen-demonyms"
+
+
+def test_only_the_front_ends_import_the_metrics_library() -> None:
+    for package in ("retrieval", "ingest"):
+        for path in (REPO_ROOT / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                assert not any(n.split(".")[0] == "prometheus_client" for n in names), path

@@ -341,11 +341,13 @@ async def test_admin_add_url_and_ssrf_guard(
         assert texts[1].startswith("Usage: /add <url>")
         assert (await reply_to(telegram_server, 77)) == [ADMINS_ONLY]
     assert len(empty_index.articles()) == 1
-    async with running(make_app(settings, empty_index)):  # the guard is on by default
+    async with running(app := make_app(settings, empty_index)):  # the guard is on by default
         telegram_server.private_message(f"/add {article_server.url('/article/mountain-rail')}")
         texts = await reply_to(telegram_server, 42, 3)
     assert texts[2].startswith("Failed: ") and "address" in texts[2], texts[2]
     assert len(empty_index.articles()) == 1
+    registry = app.bot_data["services"].metrics.registry  # the refused URL is a failure
+    assert registry.get_sample_value("articlebot_ingest_failures_total", {"job": "add"}) == 1
 
 
 async def test_admin_document_upload(
@@ -353,7 +355,7 @@ async def test_admin_document_upload(
 ) -> None:
     settings = bot_settings(tmp_path, telegram_server, admin_user_ids="42", max_article_bytes=1000)
     body = b"# Lighthouse repainted\n\nThe old lighthouse at Merrow Point was repainted red.\n"
-    async with running(make_app(settings, empty_index)):
+    async with running(app := make_app(settings, empty_index)):
         telegram_server.document("lighthouse.md", body)
         telegram_server.document("virus.exe", b"MZ")
         telegram_server.document("huge.txt", b"word " * 300)
@@ -372,6 +374,10 @@ async def test_admin_document_upload(
     [stored] = empty_index.articles()
     assert stored.article.id == "telegram-upload:lighthouse.md"
     assert "repainted blue" in stored.article.text
+    registry = app.bot_data["services"].metrics.registry  # /metrics counts what was stored
+    for status in ("added", "unchanged", "updated"):
+        labels = {"job": "add", "status": status}
+        assert registry.get_sample_value("articlebot_ingest_articles_total", labels) == 1
 
 
 # -- the LLM path, failures, persistence -----------------------------------------------------------

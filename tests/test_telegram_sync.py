@@ -54,3 +54,7 @@ async def test_the_bot_syncs_watched_sources_and_answers_from_them(
             assert text.startswith("2 articles"), text
         (source,) = SourceStore(index.catalog).all()
         assert source.last_success is not None and source.articles_added == 2
+    registry = services.metrics.registry  # counted as each run ended (the bot stopped since)
+    assert registry.get_sample_value("articlebot_sync_runs_total", {"status": "synced"}) == 1
+    added = {"job": "sync", "status": "added"}
+    assert registry.get_sample_value("articlebot_ingest_articles_total", added) == 2

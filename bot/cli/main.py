@@ -20,7 +20,9 @@ import click
 from pydantic import ValidationError
 
 from bot.cli.errors import boundary
-from bot.settings import Settings
+from bot.observability.logs import configure as configure_logs
+from bot.observability.logs import set_request_id
+from bot.settings import Settings, secret_values
 from retrieval.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,6 +65,7 @@ class AppContext:
                 self._settings = Settings(_env_file=self.env_files, **overrides)  # type: ignore[call-arg]
             except ValidationError as exc:
                 raise click.ClickException(_settings_error(exc, self.looked_in)) from None
+            configure_logs(self._settings.log_format, secret_values(self._settings))
         return self._settings
 
     @property
@@ -179,4 +182,5 @@ def main(ctx: click.Context, data_dir: Path | None, env_file: Path | None, verbo
     for noisy in ("httpx", "httpx2", "bm25s", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _skip_final_collections()
+    set_request_id()  # one id for this command's log lines
     ctx.obj = AppContext(data_dir, env_file)

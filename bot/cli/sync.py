@@ -23,6 +23,9 @@ from rich.console import Console
 from bot.cli.errors import require_writable
 from bot.cli.main import AppContext, handle_errors
 from bot.cli.progress import TerminalProgress
+from bot.observability.health import store_readiness
+from bot.observability.metrics import Metrics
+from bot.observability.server import start_monitor
 from bot.settings import Settings
 from ingest.fetch import Fetcher, without_userinfo
 from ingest.formats import FORMATS, SUPPORTED
@@ -284,8 +287,11 @@ def watch(
     reports: list[SourceReport] = []
     started = SystemClock().now()
 
+    metrics = Metrics()
+
     def show(report: SourceReport) -> None:
         reports.append(report)
+        metrics.synced(report)
         if as_json and not once:
             click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         elif not as_json:
@@ -305,6 +311,8 @@ def watch(
         if not once and not as_json:
             count = len(runner.store.all())
             click.echo(f"Watching {count} sources; Ctrl-C stops.", err=True)
+        readiness = store_readiness(settings, lambda: index.client)
+        monitor = start_monitor(settings, readiness, metrics) if not once else None
         try:
             if once:
                 runner.run_due(show)
@@ -312,6 +320,9 @@ def watch(
                 watch_loop(runner, show)
         except Cancelled:
             click.echo("Stopped; the interrupted source runs again next time.", err=True)
+        finally:
+            if monitor is not None:
+                monitor.close()
     if once:
         _summary(reports, as_json, SystemClock().now() - started)
     if once and any(r.status == "failed" for r in reports):

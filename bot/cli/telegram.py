@@ -13,6 +13,8 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot.cli.main import AppContext, handle_errors
+from bot.observability.health import store_readiness
+from bot.observability.server import start_monitor
 from bot.settings import Settings
 from bot.telegram.app import BotApplication, build_application
 from bot.telegram.network import BotApiRequest, OneLineNetworkErrors
@@ -124,8 +126,17 @@ def telegram(
                 raise click.ClickException(str(exc)) from None
             count = len(runner.store.all())
             line = line.replace(" Ctrl-C", f" Watching {count} sources. Ctrl-C")
+        readiness = store_readiness(settings, lambda: index.client)
+        monitor = start_monitor(settings, readiness, services.metrics)
+        if monitor is not None:
+            host, monitor_port = monitor.address
+            line = line.replace(" Ctrl-C", f" Health and metrics on {host}:{monitor_port}. Ctrl-C")
         click.echo(line)
-        _run(application, settings, webhook_url, listen, port, secret_token)
+        try:
+            _run(application, settings, webhook_url, listen, port, secret_token)
+        finally:
+            if monitor is not None:
+                monitor.close()
 
 
 def webhook_secret(settings: Settings, given: str | None) -> str:

@@ -52,6 +52,7 @@ async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(USAGE_ADD)
         return
     report = await services.run(ingest_sources, services, [url], None)
+    services.metrics.ingested(report, "add")
     await message.reply_text(describe(report, url))
 
 
@@ -74,6 +75,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     content = await _download(message)
     report = await services.run(ingest_upload, services, name, content)
+    services.metrics.ingested(report, "add")
     await message.reply_text(describe(report, name))
 
 

@@ -29,6 +29,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.observability.logs import set_request_id
 from bot.settings import Settings
 from bot.telegram import admin as telegram_admin
 from bot.telegram import follow as telegram_follow
@@ -104,6 +105,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
 
 def add_handlers(application: BotApplication) -> None:  # type: ignore[type-arg]
     """Register the access guard, the commands, the message handlers and the error handler."""
+    application.add_handler(TypeHandler(Update, tag_request), group=-2)
     application.add_handler(TypeHandler(Update, guard), group=-1)
     h = telegram_handlers
     for name, callback in [
@@ -154,6 +156,13 @@ def is_authorised(settings: Settings, user_id: int | None, chat_id: int | None) 
     )
 
 
+async def tag_request(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Give the update a request id: every log line about it carries the id (each update
+    runs in its own task, so the id stays with it, and `Services.run` hands it on)."""
+    set_request_id()
+    log.debug("update %s", update.update_id)
+
+
 async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop updates from people and chats not allowed: one refusal (when addressed),
     nothing stored for them, nothing of the chat's memory touched."""
@@ -162,6 +171,7 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if is_authorised(settings, user.id if user else None, chat.id if chat else None):
         return
     log.info("refused an update from user %s in chat %s", user and user.id, chat and chat.id)
+    services_of(context).metrics.refused("not_allowed")
     if update.callback_query is not None:
         await update.callback_query.answer(REFUSAL_ACCESS, show_alert=True)
     elif update.effective_message is not None and chat is not None:
@@ -187,6 +197,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update is None and isinstance(error, NetworkError):  # polling: one line, no traceback
         log.warning("polling Telegram failed: %s", " ".join(str(error).split()))
         return
+    if isinstance(error, LLMError):
+        services = context.bot_data.get("services")
+        if isinstance(services, Services):
+            services.metrics.llm_error(type(error).__name__)
     if isinstance(error, ArticlebotError):
         log.warning("could not answer: %s: %s", type(error).__name__, error)
     else:

@@ -27,6 +27,7 @@ from bot.telegram.services import (
     stale_chats,
     unremember,
 )
+from retrieval.answer.fallback import UNREACHABLE
 from retrieval.types import Answer, Turn
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,10 @@ async def answer_question(
     services = services_of(context)
     user = message.from_user
     if user is not None and not services.limiter.allow(user.id):
+        services.metrics.refused("rate_limited")
         await message.reply_text(slow_down(question), reply_parameters=threaded(message))
         return
+    started = time.monotonic()
     history = remembered(_chat_data(context), services)
     async with typing_action(context, message.chat_id):
         if services.settings.use_llm:
@@ -67,7 +70,14 @@ async def answer_question(
     except BaseException:
         unremember(_chat_data(context), turn)
         raise
+    services.metrics.answered(answer, time.monotonic() - started, answerer_label(services, answer))
     _forget_stale_chats(context, services, message.chat_id)
+
+
+def answerer_label(services: Services, answer: Answer) -> str:
+    """Who wrote the answer, for the metrics: the LLM, or the offline answerer."""
+    llm = services.settings.use_llm and answer.notice != UNREACHABLE
+    return "llm" if llm else "offline"
 
 
 def threaded(message: Message) -> ReplyParameters:

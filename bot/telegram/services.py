@@ -8,6 +8,7 @@ for `history_turns` turns and `telegram_memory_minutes` of silence. The time com
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from telegram.ext import ContextTypes
 
+from bot.observability.metrics import Metrics
 from bot.settings import Settings
 from retrieval.answer.base import Answerer
 from retrieval.store.index import ArticleIndex
@@ -57,6 +59,7 @@ class Services:
 
     `executor` runs the blocking work (retrieval, LLM calls, ingest) so that the event loop,
     and every other chat, goes on meanwhile. `clock` dates the conversation memory.
+    `metrics` counts answers, refusals and ingests for `/metrics`.
     allow_private_addresses lets /add fetch from private networks (tests only).
     """
 
@@ -69,6 +72,7 @@ class Services:
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     executor: ThreadPoolExecutor | None = None
     pruned_at: float = 0.0
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     def create(
@@ -83,7 +87,8 @@ class Services:
         if self.executor is None:
             threads = self.settings.telegram_answer_threads
             self.executor = ThreadPoolExecutor(threads, thread_name_prefix="articlebot-answer")
-        call = functools.partial(function, *args, **kwargs)
+        # In a copy of this task's context: the worker's log lines keep the request id.
+        call = functools.partial(contextvars.copy_context().run, function, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
+from bot.observability.logs import set_request_id
 from bot.telegram.services import Services, services_of
 from ingest.sync.clock import SystemClock
 from ingest.sync.report import SourceReport
@@ -65,6 +66,7 @@ async def sync_due(context: ContextTypes.DEFAULT_TYPE) -> None:
     assert isinstance(runner, SyncRunner)
     if runner.stop.stopped:
         return
+    set_request_id()  # this run's log lines, in the job's own task
     try:
         await services.run(_run_locked, services, runner)
     except Exception:  # one bad run must not end the sync (the next one retries)
@@ -75,7 +77,12 @@ async def sync_due(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _run_locked(services: Services, runner: SyncRunner) -> list[SourceReport]:
     with services.write_lock:
-        return runner.run_due(lambda report: log.info("sync: %s", report.line()))
+        return runner.run_due(lambda report: _observe(services, report))
+
+
+def _observe(services: Services, report: SourceReport) -> None:
+    log.info("sync: %s", report.line())
+    services.metrics.synced(report)
 
 
 def _stopping_first(
