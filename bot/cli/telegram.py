@@ -14,8 +14,9 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.cli.main import AppContext, handle_errors
 from bot.observability.health import store_readiness
+from bot.observability.logs import configure as configure_logs
 from bot.observability.server import start_monitor
-from bot.settings import Settings
+from bot.settings import Settings, secret_values
 from bot.telegram.app import BotApplication, build_application
 from bot.telegram.network import BotApiRequest, OneLineNetworkErrors
 from bot.telegram.services import Services
@@ -30,32 +31,6 @@ NO_TOKEN = (
 #: What Telegram accepts as a webhook secret token.
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 BAD_TOKEN = "Telegram rejected the bot token (TELEGRAM_BOT_TOKEN): check it with @BotFather"
-
-
-class RedactToken(logging.Filter):
-    """Replace the bot token (and the webhook secret) in log messages and tracebacks.
-
-    URLs of Bot API requests contain the token, and PTB puts it in some errors.
-    """
-
-    def __init__(self, *hidden: str) -> None:
-        super().__init__()
-        self._hidden = [h for h in hidden if h]
-
-    def _redact(self, text: str) -> str:
-        for value in self._hidden:
-            text = text.replace(value, "<token>")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(value in message for value in self._hidden):
-            record.msg, record.args = self._redact(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self._redact(record.exc_text)
-        return True
 
 
 @click.command()
@@ -111,7 +86,7 @@ def telegram(
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     if webhook_url:
         secret_token = webhook_secret(settings, secret_token)
-    _redact_logs(settings.telegram_bot_token.get_secret_value(), secret_token or "")
+    _redact_logs(settings, secret_token)
     username = asyncio.run(_check_token(settings))
     with ArticleIndex(settings, must_exist=True) as index:
         services = Services.create(settings, index, make_answerer(settings, index))
@@ -231,9 +206,9 @@ def _run(
         raise
 
 
-def _redact_logs(*hidden: str) -> None:
-    """Keep the token and the webhook secret out of every log line, whatever writes it."""
-    redact = RedactToken(*hidden)
+def _redact_logs(settings: Settings, secret_token: str | None) -> None:
+    """Keep the token and the webhook secret (which may come from the command line, not
+    the settings) out of every log line, whatever writes it; network errors in one line."""
+    configure_logs(settings.log_format, [*secret_values(settings), secret_token or ""])
     for handler in logging.getLogger().handlers:
         handler.addFilter(OneLineNetworkErrors())
-        handler.addFilter(redact)
