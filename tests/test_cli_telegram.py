@@ -105,6 +105,29 @@ def test_rejected_token_is_one_line_and_never_echoed(
     assert TOKEN.split(":")[1] not in err + out
 
 
+def test_a_second_poller_is_one_line_and_a_stop(
+    telegram_server: FakeTelegramServer, data_dir: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    """Telegram answers 409 to the poller another one displaced: it says why and exits,
+    instead of taking turns with the other poller for ever."""
+    telegram_server.fail_next(
+        "getUpdates",
+        409,
+        "Conflict: terminated by other getUpdates request; make sure that only one bot"
+        " instance is running",
+    )
+    processes.append(process := articlebot(env_for(telegram_server, data_dir)))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, err
+    assert err.strip().splitlines()[-1] == (
+        "Error: Telegram refused to poll (Conflict: terminated by other getUpdates request;"
+        " make sure that only one bot instance is running): another process is polling this"
+        " bot token, and only one may; stop the other `articlebot telegram` (or program)"
+        " using it, or run several replicas with --webhook-url"
+    )
+    assert "Traceback" not in err and TOKEN not in err + out
+
+
 @pytest.fixture
 def llm_data_dir(tmp_path: Path, openai_server: FakeOpenAIServer) -> Path:
     """An index embedded by the fake OpenAI server, so the bot process can answer with it."""

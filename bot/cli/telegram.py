@@ -17,7 +17,7 @@ from bot.observability.health import store_readiness
 from bot.observability.logs import configure as configure_logs
 from bot.observability.server import start_monitor
 from bot.settings import Settings, secret_values
-from bot.telegram.app import BotApplication, build_application
+from bot.telegram.app import POLLING_REFUSED, BotApplication, build_application
 from bot.telegram.network import BotApiRequest, OneLineNetworkErrors
 from bot.telegram.services import Services
 from bot.telegram.sync import make_runner, schedule_sync
@@ -191,6 +191,9 @@ def _run(
             )
         else:
             application.run_polling(allowed_updates=Update.ALL_TYPES)
+            refused = application.bot_data.get(POLLING_REFUSED)
+            if refused:
+                raise click.ClickException(str(refused))
     except InvalidToken:
         raise click.ClickException(BAD_TOKEN) from None
     except NetworkError as exc:

@@ -13,7 +13,7 @@ from typing import Any, TypeAlias
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
-from telegram.error import NetworkError
+from telegram.error import Conflict, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -40,6 +40,13 @@ from bot.telegram.services import Services, services_of
 from retrieval.errors import ArticlebotError, LLMError, StoreError
 
 log = logging.getLogger(__name__)
+#: `bot_data` key: why polling was given up (a second poller), for the CLI to say once.
+POLLING_REFUSED = "polling_refused"
+SECOND_POLLER = (
+    "Telegram refused to poll ({why}): another process is polling this bot token, and"
+    " only one may; stop the other `articlebot telegram` (or program) using it, or run"
+    " several replicas with --webhook-url"
+)
 
 #: The bot's application type (PTB's default context, bot and data types).
 BotApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
@@ -194,6 +201,11 @@ def _drop_if_empty(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error (traceback for unexpected ones) and send the user a short apology."""
     error = context.error
+    if update is None and isinstance(error, Conflict):
+        # Polling again would only take turns with the other poller, each answered 409.
+        context.bot_data[POLLING_REFUSED] = SECOND_POLLER.format(why=str(error).rstrip("."))
+        context.application.stop_running()
+        return
     if update is None and isinstance(error, NetworkError):  # polling: one line, no traceback
         log.warning("polling Telegram failed: %s", " ".join(str(error).split()))
         return
