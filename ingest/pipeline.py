@@ -112,9 +112,9 @@ def run_ingest(
     if rebuild:
         index.reset_vectors()
         stored = (s.article for s in index.articles())
-        _store(stored, index, chunker, report, progress, rebuilding=True)
+        store_articles(stored, index, chunker, report, progress, rebuilding=True)
     loaded = load_sources(sources, settings, pattern=pattern, allow_private_typed=allow_private)
-    _store(_collect_errors(loaded, report, progress), index, chunker, report, progress)
+    store_articles(_collect_errors(loaded, report, progress), index, chunker, report, progress)
     index.finish_run()
     report.seconds = time.perf_counter() - started
     return report
@@ -130,22 +130,10 @@ def ingest_articles(
     started = time.perf_counter()
     report = IngestReport()
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-    _store(articles, index, chunker, report, progress)
+    store_articles(articles, index, chunker, report, progress)
     index.finish_run()
     report.seconds = time.perf_counter() - started
     return report
-
-
-def store_articles(
-    articles: Iterable[Article],
-    index: ArticleIndex,
-    chunker: Chunker,
-    report: IngestReport,
-    progress: Progress | None = None,
-) -> None:
-    """Store loaded articles and count them in `report`, without ending the run: a sync
-    stores each source's new articles as they come and calls `index.finish_run()` once."""
-    _store(articles, index, chunker, report, progress)
 
 
 def _collect_errors(
@@ -160,15 +148,17 @@ def _collect_errors(
             yield item
 
 
-def _store(
+def store_articles(
     articles: Iterable[Article],
     index: ArticleIndex,
     chunker: Chunker,
     report: IngestReport,
-    progress: Progress | None,
+    progress: Progress | None = None,
     *,
     rebuilding: bool = False,
 ) -> None:
+    """Store loaded articles in groups and count them in `report`, without ending the run
+    (a sync stores each source's articles as they come and finishes the run once)."""
     group: list[tuple[Article, list[Chunk]]] = []
     for article in articles:
         group.append((article, chunker.split(article)))

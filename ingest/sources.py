@@ -165,11 +165,8 @@ def load_fetched(
     if kind == "feed":
         limits = FeedLimits.from_settings(settings)
         yield from parse_feed(fetched.body, origin, fetcher, limits, extractor)
-    elif kind == "pdf" or kind == "docx":
-        draft = extractor.document(
-            kind, fetched.body, shown, DocumentLimits.from_settings(settings)
-        )
-        yield finish_article(draft, origin, paged=kind == "pdf")
+    elif kind in DOCUMENT_KINDS:
+        yield _document(kind, fetched.body, origin, settings, extractor)
     elif kind == "html":
         html = decode_html(fetched.body, shown, charset=fetched.charset, strict=False)
         yield finish_article(extractor.draft(html, shown, fetched_url=fetched.url), origin)
@@ -252,8 +249,7 @@ def _load_file(
     if kind == "feed":
         yield from parse_feed(data, origin, fetcher, FeedLimits.from_settings(settings), extractor)
     elif kind in DOCUMENT_KINDS:
-        draft = extractor.document(kind, data, source, DocumentLimits.from_settings(settings))
-        yield finish_article(draft, origin, paged=kind == "pdf")
+        yield _document(kind, data, origin, settings, extractor)
     elif kind == "html":
         html = decode_html(data, source, charset=None, strict=True)
         yield finish_article(extractor.draft(html, source), origin)
@@ -272,6 +268,14 @@ def _parse_text_file(kind: str, text: str, origin: Origin) -> Iterator[Loaded]:
         yield from parse_jsonl(text, origin)
     else:
         yield from parse_json(text, origin)
+
+
+def _document(
+    kind: str, data: bytes, origin: Origin, settings: IngestSettings, extractor: Extractor
+) -> Article:
+    """A PDF or Word file, read in the extraction worker (its pages kept for a PDF)."""
+    draft = extractor.document(kind, data, origin.source, DocumentLimits.from_settings(settings))
+    return finish_article(draft, origin, paged=kind == "pdf")
 
 
 def _read_capped(path: Path, source: str, max_bytes: int) -> bytes:

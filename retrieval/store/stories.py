@@ -55,15 +55,18 @@ class StoryStore:
         """Store the names of these (newly tagged) articles and put each in its story, in
         order, in one transaction: a report stored later can join an earlier one's story."""
         with self.catalog.transaction() as conn:
+            conn.executemany("DELETE FROM names WHERE article_id = ?", [(a.id,) for a, _ in tagged])
+            # The articles that give names, counted once (a scan), then as each is added.
+            total = int(conn.execute("SELECT COUNT(DISTINCT article_id) FROM names").fetchone()[0])
             for article, entities in tagged:
                 names = names_of(article.text, entities)
-                conn.execute("DELETE FROM names WHERE article_id = ?", (article.id,))
                 conn.execute("DELETE FROM stories WHERE article_id = ?", (article.id,))
                 conn.executemany(
                     "INSERT INTO names (article_id, name) VALUES (?, ?)",
                     [(article.id, name) for name in sorted(names)],
                 )
-                _join(conn, article.id, names)
+                total += bool(names)
+                _join(conn, article.id, names, BACKGROUND + total)
 
     def ungrouped(self) -> list[str]:
         """Ids of tagged articles that are in no story (stored before stories existed)."""
@@ -95,15 +98,13 @@ class StoryStore:
         return [str(r[0]) for r in rows]
 
 
-def _join(conn: sqlite3.Connection, article_id: str, names: frozenset[str]) -> None:
+def _join(conn: sqlite3.Connection, article_id: str, names: frozenset[str], total: int) -> None:
     """Put one article in the stored story it matches best, or in a new story of its own.
 
     A story is matched by the mean share over all its reports (a report that shares the
     region's names with one member of a long story does not join it): single-link
-    grouping chains neighbouring stories into one."""
-    total = BACKGROUND + int(
-        conn.execute("SELECT COUNT(DISTINCT article_id) FROM names").fetchone()[0]
-    )
+    grouping chains neighbouring stories into one. `total`: the articles a name's rarity is
+    counted among."""
     counts = _counts(conn, names)
     weight = {name: _rarity(total, counts.get(name, 1)) for name in names}
     mass = sum(weight.values())
