@@ -224,6 +224,6 @@ async def test_a_failed_send_is_tried_again_and_a_crash_after_it_does_not_resend
             (follow,) = follows.all()
             index.catalog.query("SELECT 1")  # (the catalog is shared: no reopening needed)
             with index.catalog.transaction() as conn:
-                conn.execute("UPDATE follows SET cursor = 0 WHERE id = ?", (follow.id,))
+                conn.execute("UPDATE follows SET cursor = 0 WHERE id = :id", {"id": follow.id})
             await run_job(app)
             assert len(deliveries(telegram_server)) == 1

@@ -1,5 +1,5 @@
-"""The catalog's versioned schema: a catalog made before versioning is migrated with its
-data; one from a newer articlebot is refused in one line."""
+"""The catalog's versioned schema (Alembic): a catalog made before versioning, or before
+Alembic, is migrated with its data; one from a newer articlebot is refused in one line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from retrieval.store.schema import CURRENT, MIGRATIONS
+from alembic import command as alembic
+from alembic.script import ScriptDirectory
+
+from retrieval.store.database import Database, Location
+from retrieval.store.schema import HEAD, _config
 from tests.fakes.harness import articlebot_command
 
 # The layout as articlebot wrote it before the schema had a version (retrieval/store/catalog.py at
@@ -100,9 +104,9 @@ def test_a_catalog_from_before_versioning_is_migrated_and_keeps_its_data(tmp_pat
     assert (article["title"], article["chars"], article["chunks"]) == ("Ferry to Wend", 76, 2)
     assert article["indexed"] and article["site"] == "The Coastal Gazette"
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT
-        assert conn.execute("SELECT text, content_hash FROM articles").fetchall() == [
-            (TEXT, "hash-1")
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+        assert conn.execute("SELECT text, content_hash, stored_seq FROM articles").fetchall() == [
+            (TEXT, "hash-1", 1)
         ]
         assert conn.execute('SELECT start, "end" FROM chunks ORDER BY position').fetchall() == [
             (0, 39),
@@ -112,8 +116,11 @@ def test_a_catalog_from_before_versioning_is_migrated_and_keeps_its_data(tmp_pat
             ("key-0", "https://gazette.example/ferry"),
             ("key-1", "https://gazette.example/ferry"),
         ]
-        assert conn.execute("SELECT value FROM meta").fetchall() == [("7",)]
-        assert conn.execute("SELECT COUNT(*) FROM removals").fetchone()[0] == 0  # step 1
+        assert conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall() == [
+            ("generation", "7"),
+            ("stored_seq", "1"),  # revision 0006 numbered the stored article
+        ]
+        assert conn.execute("SELECT COUNT(*) FROM removals").fetchone()[0] == 0  # revision 1
     conn.close()
 
 
@@ -128,14 +135,63 @@ def test_opening_a_current_catalog_again_changes_nothing(tmp_path: Path) -> None
     assert first.returncode == second.returncode == 0 and first.stdout == second.stdout
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == schema
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+    conn.close()
+
+
+def catalog_before_alembic(data_dir: Path) -> Path:
+    """A catalog as the last articlebot before Alembic left it: schema version 5 counted in
+    `PRAGMA user_version`, no `alembic_version`, two stored articles (in rowid order)."""
+    data_dir.mkdir(parents=True)
+    path = data_dir / "catalog.sqlite3"
+    db = Database(Location.of(path), busy_timeout=5, read_only=False)
+    with db.write() as s:
+        alembic.upgrade(_config(s), "0005")
+        s.execute("DROP TABLE alembic_version")
+    db.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 5")
+        for n, title in enumerate(("Ferry to Wend", "Ferry fares")):
+            conn.execute(
+                "INSERT INTO articles (id, title, text, ingested_at, content_hash, indexed)"
+                " VALUES (?, ?, ?, '2026-03-05T10:00:00+00:00', ?, 1)",
+                (f"a{n}", title, TEXT, f"hash-{n}"),
+            )
+        conn.execute(
+            "INSERT INTO follows (chat_id, topic, created_at, cursor) VALUES (7, 'x', 1, 1)"
+        )
+    conn.close()
+    return path
+
+
+def test_a_catalog_from_before_alembic_is_stamped_and_carried_on(tmp_path: Path) -> None:
+    path = catalog_before_alembic(tmp_path / "data")
+    listed = subprocess.run(
+        articlebot_command("--data-dir", str(tmp_path / "data"), "list", "--json"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(a["title"] for a in json.loads(listed.stdout)) == ["Ferry fares", "Ferry to Wend"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+        # The follows' cursor counted rowids: the stored order carries on from them.
+        assert conn.execute("SELECT id, stored_seq FROM articles ORDER BY id").fetchall() == [
+            ("a0", 1),
+            ("a1", 2),
+        ]
+        assert conn.execute("SELECT value FROM meta WHERE key = 'stored_seq'").fetchone() == ("2",)
+        assert conn.execute("SELECT topic, cursor FROM follows").fetchall() == [("x", 1)]
     conn.close()
 
 
 def test_a_catalog_from_a_newer_articlebot_is_refused_in_one_line(tmp_path: Path) -> None:
     path = unversioned_catalog(tmp_path / "data")
+    newer = f"{int(HEAD) + 1:04d}"
     with sqlite3.connect(path) as conn:
-        conn.execute(f"PRAGMA user_version = {CURRENT + 1}")
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES (?)", (newer,))
     conn.close()
     for command in ("list", "stats"):
         run = subprocess.run(
@@ -146,15 +202,19 @@ def test_a_catalog_from_a_newer_articlebot_is_refused_in_one_line(tmp_path: Path
         )
         assert run.returncode == 1
         assert run.stderr.splitlines() == [
-            f"Error: the article catalog at {path} has schema version {CURRENT + 1}, newer than"
-            f" this articlebot understands ({CURRENT}); upgrade articlebot to use it"
+            f"Error: the article catalog at {path} has schema revision {newer}, newer than"
+            f" this articlebot understands ({HEAD}); upgrade articlebot to use it"
         ]
     with sqlite3.connect(path) as conn:  # left as it was
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT + 1
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(newer,)]
         assert conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 1
     conn.close()
 
 
-def test_migration_steps_are_numbered_one_by_one() -> None:
-    assert [step.version for step in MIGRATIONS] == list(range(1, CURRENT + 1))
-    assert all(step.why and step.statements for step in MIGRATIONS)
+def test_revisions_are_numbered_one_by_one_up_to_head() -> None:
+    scripts = ScriptDirectory(str(Path(__file__).parent.parent / "retrieval/store/migrations"))
+    revisions = list(reversed(list(scripts.walk_revisions())))
+    assert [r.revision for r in revisions] == [f"{n:04d}" for n in range(int(HEAD) + 1)]
+    assert [r.down_revision for r in revisions] == [None] + [r.revision for r in revisions[:-1]]
+    assert scripts.get_current_head() == HEAD
+    assert all(r.doc for r in revisions)  # each says why

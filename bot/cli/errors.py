@@ -15,9 +15,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings
 from retrieval.errors import ArticlebotError
+from retrieval.store.database import Location, sqlite_error
 from retrieval.store.fs import is_writable
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,7 +48,7 @@ def boundary(settings: Callable[[], Settings | None]) -> Callable[[F], F]:
                 return func(*args, **kwargs)
             except ArticlebotError as exc:
                 raise click.ClickException(str(exc)) from None
-            except (OSError, sqlite3.Error, UnicodeError) as exc:
+            except (OSError, sqlite3.Error, SQLAlchemyError, UnicodeError) as exc:
                 message = describe(exc, settings())
                 if message is None:
                     raise
@@ -65,8 +67,13 @@ def describe(exc: BaseException, settings: Settings | None) -> str | None:
             "the text given is not valid UTF-8 (check the terminal's or the file's encoding,"
             " e.g. LANG=C.UTF-8)"
         )
-    if isinstance(exc, sqlite3.Error):
-        return _describe_sqlite(exc, settings, where)
+    found = sqlite_error(exc)
+    if found is not None:
+        return _describe_sqlite(found, settings, where)
+    if isinstance(exc, SQLAlchemyError):  # the shared database (PostgreSQL)
+        database = str(Location.of(settings.catalog_location)) if settings else "database"
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        return f"the article database {database} failed: {reason} ({_RETRY})"
     if isinstance(exc, OSError):
         return _describe_os(exc, where)
     return None

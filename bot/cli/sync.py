@@ -47,7 +47,7 @@ _FEED_HINTS = (".xml", ".rss", ".atom", "/feed", "/rss", "feed.", "rss.", "atom.
 
 @contextmanager
 def _sources(settings: Settings) -> Iterator[SourceStore]:
-    catalog = Catalog(settings.catalog_path, busy_timeout=settings.busy_timeout)
+    catalog = Catalog(settings.catalog_location, busy_timeout=settings.busy_timeout)
     try:
         yield SourceStore(catalog)
     finally:
@@ -186,11 +186,11 @@ def list_sources(app: AppContext, as_json: bool) -> None:
     """
     settings = app.settings
     found: list[Source] = []
-    if settings.catalog_path.exists():
+    if settings.catalog_exists():
         catalog = Catalog(
-            settings.catalog_path,
+            settings.catalog_location,
             busy_timeout=settings.busy_timeout,
-            read_only=not _writable(settings),
+            read_only=not settings.shared_catalog and not _writable(settings),
         )
         try:
             found = SourceStore(catalog).all()
@@ -234,7 +234,7 @@ def remove_source(app: AppContext, source: str) -> None:
     """
     settings = app.settings
     require_writable(settings, "sources remove")
-    if not settings.catalog_path.exists():
+    if not settings.catalog_exists():
         raise click.ClickException(f"no source {source!r}: see `articlebot sources list`")
     with _sources(settings) as store:
         found = store.find(source)

@@ -135,10 +135,10 @@ def _read_catalog(settings: StoreSettings) -> tuple[int, int]:
     """The generation and the number of indexed articles, from a fresh read-only
     connection; `NotReady` when the catalog is missing or cannot be read."""
     path = settings.catalog_path
-    if not path.is_file():
+    if not settings.catalog_exists():
         raise NotReady(f"no index at {settings.data_dir} (the catalog {path.name} is missing)")
     try:
-        catalog = Catalog(path, busy_timeout=1.0, read_only=True)
+        catalog = Catalog(settings.catalog_location, busy_timeout=1.0, read_only=True)
     except ArticlebotError as exc:
         raise NotReady(str(exc)) from exc
     try:

@@ -1,8 +1,10 @@
-"""The article catalog: one SQLite file that is the source of truth for what is stored.
+"""The article catalog: the database that is the source of truth for what is stored.
 
 It keeps each article's full cleaned text (quotes are cut from it by offset), its chunk
 offsets, whether it is fully indexed, and the indexing records of LangChain's record
-manager. Chroma holds the vectors; the catalog says which articles they belong to.
+manager. Chroma holds the vectors; the catalog says which articles they belong to. It is a
+SQLite file in the data directory, or a PostgreSQL database several machines share
+(`retrieval/store/database.py`).
 
 Crash safety comes from the order of writes: an article row is written with
 ``indexed = 0`` before its chunks go to Chroma, and flipped to 1 only after they all
@@ -13,15 +15,17 @@ see an article whose removal started. The schema is versioned (`retrieval/store/
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from retrieval.errors import StoreError
+from retrieval.store.database import Database, Location, Statements
 from retrieval.store.schema import migrate, require_current
 from retrieval.types import Article, Chunk
 
@@ -31,8 +35,10 @@ _LIVE = "a.id NOT IN (SELECT article_id FROM removals)"
 #: The records of indexed, live articles in one namespace (the vectors Chroma must hold).
 _WRITTEN = (
     "FROM records r JOIN articles a ON a.id = r.group_id"
-    f" WHERE r.namespace = ? AND a.indexed = 1 AND {_LIVE}"
+    f" WHERE r.namespace = :namespace AND a.indexed = 1 AND {_LIVE}"
 )
+#: The counter in `meta` that orders stored articles (`articles.stored_seq`).
+STORED_SEQ = "stored_seq"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,73 +52,73 @@ class StoredArticle:
 
 
 class Catalog:
-    """Thread-safe access to the catalog database (one connection, one lock)."""
+    """Thread-safe access to the catalog database (a pool of connections)."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = 5.0, read_only: bool = False) -> None:
-        """busy_timeout: seconds to wait for another process's write lock before SQLite
-        gives up ("database is locked"). read_only: open with `mode=ro` and never write
-        (a data directory this process may not write: `ask`, `list`, `stats` still work).
+    def __init__(
+        self, where: Path | str, *, busy_timeout: float = 5.0, read_only: bool = False
+    ) -> None:
+        """where: a SQLite file, or a database URL (ARTICLEBOT_DATABASE_URL).
+        busy_timeout: seconds to wait for another process's write lock (SQLite) or for a
+        connection (PostgreSQL) before giving up with one line. read_only: never write (a
+        data directory this process may not write: `ask`, `list`, `stats` still work).
         """
-        self.path = path
+        self.location = Location.of(where)
         self.read_only = read_only
         self.busy_timeout = busy_timeout
+        self.db = Database(self.location, busy_timeout=busy_timeout, read_only=read_only)
         try:
             if read_only:
-                self._conn = _connect_read_only(path, busy_timeout)
+                require_current(self.db)
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._conn = sqlite3.connect(
-                    path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
-                )
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            if read_only:
-                require_current(self._conn, str(path))
-            else:
-                migrate(self._conn, str(path))
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the article catalog at {path}: {exc}") from exc
-        self._lock = threading.RLock()
+                migrate(self.db)
+        except (OSError, SQLAlchemyError) as exc:
+            self.db.close()
+            raise StoreError(
+                f"cannot open the article catalog at {self.location}: {_reason(exc)}"
+            ) from exc
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._conn.close()
+        """Close the database connections."""
+        self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Statements]:
         """Run statements atomically: all of them land, or none."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                # SQLite has already rolled back after some errors (a full disk: SQLITE_FULL,
-                # SQLITE_IOERR); a second ROLLBACK would hide the error under its own.
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self.db.write() as statements:
+            yield statements
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    def query(self, sql: str, params: Mapping[str, object] | None = None) -> list[tuple[Any, ...]]:
         """Run a read query and return all rows."""
-        with self._lock:
-            return list(self._conn.execute(sql, params).fetchall())
+        return self.db.query(sql, params)
+
+    def now(self) -> float:
+        """The database's clock (Unix seconds), shared by every worker that uses it."""
+        return self.db.now()
 
     # --- articles ------------------------------------------------------------------
     def put_pending(self, article: Article, chunks: Sequence[Chunk]) -> None:
         """Store (or replace) an article and its chunk offsets, marked not yet indexed."""
         with self.transaction() as conn:
-            conn.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
+            # A replaced article goes with all that hangs on it (chunks, entities, names,
+            # its story: cascades), and takes the next place in the storing order.
+            conn.execute("DELETE FROM articles WHERE id = :id", {"id": article.id})
             conn.execute(
-                f"INSERT OR REPLACE INTO articles ({_ARTICLE_COLUMNS}, content_hash, indexed)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                (*_article_row(article), article.content_hash),
+                f"INSERT INTO articles ({_ARTICLE_COLUMNS}, content_hash, indexed, stored_seq)"
+                " VALUES (:id, :title, :text, :url, :site, :author, :published, :ingested_at,"
+                " :source, :content_hash, 0, :seq)",
+                {**_article_row(article), "seq": _increment(conn, STORED_SEQ)},
             )
             conn.executemany(
-                'INSERT INTO chunks (article_id, position, start, "end") VALUES (?, ?, ?, ?)',
-                [(c.article_id, c.position, c.start, c.end) for c in chunks],
+                'INSERT INTO chunks (article_id, position, start, "end")'
+                " VALUES (:article_id, :position, :start, :end)",
+                [
+                    {"article_id": c.article_id, "position": c.position}
+                    | {"start": c.start, "end": c.end}
+                    for c in chunks
+                ],
             )
 
     def mark_indexed(self, article_ids: Iterable[str], *, bump: str | None = None) -> None:
@@ -123,7 +129,7 @@ class Catalog:
         """
         with self.transaction() as conn:
             conn.executemany(
-                "UPDATE articles SET indexed = 1 WHERE id = ?", [(i,) for i in article_ids]
+                "UPDATE articles SET indexed = 1 WHERE id = :id", [{"id": i} for i in article_ids]
             )
             if bump is not None:
                 _increment(conn, bump)
@@ -137,11 +143,10 @@ class Catalog:
         """Mark these articles for re-indexing and forget their records in `namespace`
         (their vectors are gone: LangChain's indexing must not skip them as written)."""
         with self.transaction() as conn:
-            rows = [(i,) for i in article_ids]
-            conn.executemany("UPDATE articles SET indexed = 0 WHERE id = ?", rows)
+            rows = [{"id": i, "namespace": namespace} for i in article_ids]
+            conn.executemany("UPDATE articles SET indexed = 0 WHERE id = :id", rows)
             conn.executemany(
-                "DELETE FROM records WHERE namespace = ? AND group_id = ?",
-                [(namespace, i) for i in article_ids],
+                "DELETE FROM records WHERE namespace = :namespace AND group_id = :id", rows
             )
             _increment(conn, bump)
 
@@ -149,7 +154,10 @@ class Catalog:
     def start_removal(self, article_id: str, *, bump: str) -> None:
         """Mark an article as being removed: from now on no reader sees it."""
         with self.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO removals (article_id) VALUES (?)", (article_id,))
+            conn.execute(
+                "INSERT INTO removals (article_id) VALUES (:id) ON CONFLICT DO NOTHING",
+                {"id": article_id},
+            )
             _increment(conn, bump)
 
     def removals(self) -> list[str]:
@@ -160,11 +168,11 @@ class Catalog:
         """Delete a marked article (its row, chunk offsets and records in `namespace`) and
         the mark, atomically; called once its vectors are gone."""
         with self.transaction() as conn:
-            if conn.execute("DELETE FROM removals WHERE article_id = ?", (article_id,)).rowcount:
-                conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+            marked = {"id": article_id, "namespace": namespace}
+            if conn.execute("DELETE FROM removals WHERE article_id = :id", marked).rowcount:
+                conn.execute("DELETE FROM articles WHERE id = :id", marked)
                 conn.execute(
-                    "DELETE FROM records WHERE namespace = ? AND group_id = ?",
-                    (namespace, article_id),
+                    "DELETE FROM records WHERE namespace = :namespace AND group_id = :id", marked
                 )
             _increment(conn, bump)
 
@@ -173,8 +181,8 @@ class Catalog:
         rows = self.query(
             f"SELECT {_ARTICLE_COLUMNS}, content_hash, indexed,"
             " (SELECT COUNT(*) FROM chunks WHERE article_id = a.id)"
-            " FROM articles a WHERE id = ?",
-            (article_id,),
+            " FROM articles a WHERE id = :id",
+            {"id": article_id},
         )
         return _stored(rows[0]) if rows else None
 
@@ -183,11 +191,10 @@ class Catalog:
         found: dict[str, Article] = {}
         for start in range(0, len(article_ids), 500):
             part = list(article_ids[start : start + 500])
-            marks = ",".join("?" * len(part))
             rows = self.query(
                 f"SELECT {_ARTICLE_COLUMNS}, content_hash, indexed, 0 FROM articles a"
-                f" WHERE id IN ({marks}) AND {_LIVE}",
-                part,
+                f" WHERE id IN :ids AND {_LIVE}",
+                {"ids": part},
             )
             found.update((str(r[0]), _stored(r).article) for r in rows)
         return found
@@ -211,7 +218,7 @@ class Catalog:
         found = self.get(id_or_url)
         if found is not None:
             return found
-        rows = self.query("SELECT id FROM articles WHERE url = ? LIMIT 1", (id_or_url,))
+        rows = self.query("SELECT id FROM articles WHERE url = :url LIMIT 1", {"url": id_or_url})
         return self.get(str(rows[0][0])) if rows else None
 
     def all(self, *, indexed: bool | None = None) -> list[StoredArticle]:
@@ -239,9 +246,8 @@ class Catalog:
         for first in range(0, len(unique), 500):
             part = unique[first : first + 500]
             rows = self.query(
-                'SELECT article_id, position, start, "end" FROM chunks'
-                f" WHERE article_id IN ({','.join('?' * len(part))})",
-                part,
+                'SELECT article_id, position, start, "end" FROM chunks WHERE article_id IN :ids',
+                {"ids": part},
             )
             for article_id, position, start, end in rows:
                 spans = found.setdefault(str(article_id), {})
@@ -271,12 +277,12 @@ class Catalog:
     def written_keys(self, namespace: str) -> dict[str, str]:
         """{record key: article id} of the indexed articles' records: the vector ids that
         Chroma must hold (LangChain names each vector by its record key)."""
-        rows = self.query(f"SELECT r.key, r.group_id {_WRITTEN}", (namespace,))
+        rows = self.query(f"SELECT r.key, r.group_id {_WRITTEN}", {"namespace": namespace})
         return {str(key): str(group) for key, group in rows}
 
     def written_count(self, namespace: str) -> int:
         """How many vectors Chroma must hold (`written_keys`, counted in SQL)."""
-        (row,) = self.query(f"SELECT COUNT(*) {_WRITTEN}", (namespace,))
+        (row,) = self.query(f"SELECT COUNT(*) {_WRITTEN}", {"namespace": namespace})
         return int(str(row[0]))
 
     # --- small key/value state -------------------------------------------------------
@@ -287,7 +293,7 @@ class Catalog:
 
     def get_meta(self, key: str) -> str | None:
         """Return a stored state value."""
-        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        rows = self.query("SELECT value FROM meta WHERE key = :key", {"key": key})
         return str(rows[0][0]) if rows else None
 
     def increment_meta(self, key: str) -> int:
@@ -298,59 +304,45 @@ class Catalog:
     def set_meta(self, key: str, value: str) -> None:
         """Store a state value."""
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (:key, :value)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                {"key": key, "value": value},
+            )
 
 
-def _connect_read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """Open the catalog for reading only. A WAL database needs its `-shm` file, which a
-    read-only directory cannot get when the last writer removed it on closing: then the
-    file is opened as immutable (nobody can be writing a directory that is read-only)."""
-    uri = path.resolve().as_uri()
-    conn = sqlite3.connect(
-        f"{uri}?mode=ro",
-        uri=True,
-        timeout=busy_timeout,
-        check_same_thread=False,
-        isolation_level=None,
+def _increment(conn: Statements, key: str) -> int:
+    value = conn.scalar(
+        "INSERT INTO meta (key, value) VALUES (:key, '1')"
+        " ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)"
+        " RETURNING value",
+        {"key": key},
     )
-    try:
-        conn.execute("PRAGMA user_version").fetchone()
-        return conn
-    except sqlite3.OperationalError:
-        conn.close()
-    return sqlite3.connect(
-        f"{uri}?immutable=1",
-        uri=True,
-        timeout=busy_timeout,
-        check_same_thread=False,
-        isolation_level=None,
-    )
+    return int(value)
 
 
-def _increment(conn: sqlite3.Connection, key: str) -> int:
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, '1')"
-        " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-        (key,),
-    )
-    return int(conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+def _reason(exc: BaseException) -> str:
+    """The driver's own words, one line (SQLAlchemy adds the statement and a link)."""
+    orig = getattr(exc, "orig", None) or exc
+    return " ".join(str(orig).split()) or type(orig).__name__
 
 
-def _article_row(article: Article) -> tuple[object, ...]:
-    return (
-        article.id,
-        article.title,
-        article.text,
-        article.url,
-        article.site,
-        article.author,
-        article.published.isoformat() if article.published else None,
-        article.ingested_at.isoformat(),
-        article.source,
-    )
+def _article_row(article: Article) -> dict[str, object]:
+    return {
+        "id": article.id,
+        "title": article.title,
+        "text": article.text,
+        "url": article.url,
+        "site": article.site,
+        "author": article.author,
+        "published": article.published.isoformat() if article.published else None,
+        "ingested_at": article.ingested_at.isoformat(),
+        "source": article.source,
+        "content_hash": article.content_hash,
+    }
 
 
-def _stored(row: tuple[object, ...]) -> StoredArticle:
+def _stored(row: tuple[Any, ...]) -> StoredArticle:
     id_, title, text, url, site, author, published, ingested_at, source = row[:9]
     article = Article(
         id=str(id_),

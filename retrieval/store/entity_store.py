@@ -24,25 +24,29 @@ class EntityStore:
         """Replace the spans of these articles (id, entities) in one transaction."""
         with self.catalog.transaction() as conn:
             for article_id, entities in tagged:
-                conn.execute("DELETE FROM entities WHERE article_id = ?", (article_id,))
+                one = {"id": article_id, "model": model}
+                conn.execute("DELETE FROM entities WHERE article_id = :id", one)
                 conn.executemany(
-                    'INSERT INTO entities (article_id, start, "end", label) VALUES (?, ?, ?, ?)',
-                    [(article_id, e.start, e.end, e.label) for e in entities],
+                    'INSERT INTO entities (article_id, start, "end", label)'
+                    " VALUES (:id, :start, :end, :label)",
+                    [
+                        {"id": article_id, "start": e.start, "end": e.end, "label": e.label}
+                        for e in entities
+                    ],
                 )
                 conn.execute(
-                    "INSERT OR REPLACE INTO tagged (article_id, model) VALUES (?, ?)",
-                    (article_id, model),
+                    "INSERT INTO tagged (article_id, model) VALUES (:id, :model)"
+                    " ON CONFLICT (article_id) DO UPDATE SET model = excluded.model",
+                    one,
                 )
 
     def tagged(self, article_ids: Sequence[str], model: str) -> set[str]:
         """Which of these articles this model has tagged."""
         found: set[str] = set()
         for first in range(0, len(article_ids), 500):
-            part = list(article_ids[first : first + 500])
             rows = self.catalog.query(
-                f"SELECT article_id FROM tagged WHERE model = ? AND article_id IN"
-                f" ({','.join('?' * len(part))})",
-                [model, *part],
+                "SELECT article_id FROM tagged WHERE model = :model AND article_id IN :ids",
+                {"model": model, "ids": list(article_ids[first : first + 500])},
             )
             found.update(str(r[0]) for r in rows)
         return found
@@ -51,8 +55,8 @@ class EntityStore:
         """Ids of stored articles that this model has not tagged."""
         rows = self.catalog.query(
             "SELECT id FROM articles WHERE id NOT IN (SELECT article_id FROM tagged"
-            " WHERE model = ?)",
-            (model,),
+            " WHERE model = :model)",
+            {"model": model},
         )
         return [str(r[0]) for r in rows]
 
@@ -64,8 +68,8 @@ class EntityStore:
             part = unique[first : first + 500]
             rows = self.catalog.query(
                 'SELECT article_id, start, "end", label FROM entities'
-                f" WHERE article_id IN ({','.join('?' * len(part))}) ORDER BY article_id, start",
-                part,
+                " WHERE article_id IN :ids ORDER BY article_id, start",
+                {"ids": part},
             )
             for article_id, start, end, label in rows:
                 found.setdefault(str(article_id), []).append(
@@ -77,14 +81,13 @@ class EntityStore:
         """The names the stored spans with these labels hold ("Sallow Street Bridge",
         "Linnea Sorvald"), each with the number of articles naming it: cut from the articles
         in the catalog in one query, when first used."""
-        marks = ",".join("?" * len(labels))
 
         def counts() -> dict[str, int]:
             rows = self.catalog.query(
                 'SELECT substr(a.text, e.start + 1, e."end" - e.start), COUNT(DISTINCT a.id)'
                 " FROM entities e JOIN articles a ON a.id = e.article_id"
-                f" WHERE e.label IN ({marks}) GROUP BY 1",
-                list(labels),
+                " WHERE e.label IN :labels GROUP BY 1",
+                {"labels": list(labels)},
             )
             return {str(name): int(str(n)) for name, n in rows if name}
 

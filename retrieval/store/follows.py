@@ -1,9 +1,9 @@
 """Followed topics in the catalog: which chat follows what, how far each has read, what
 each was sent.
 
-A follow's `cursor` is the highest `articles.rowid` it has considered: only articles stored
-after it are matched. Storing an article (new or updated) writes its row with INSERT OR
-REPLACE, which gives it a new, higher rowid, so an update is considered again; the
+A follow's `cursor` is the highest `articles.stored_seq` it has considered: only articles
+stored after it are matched. Storing an article (new or updated) gives it the next, higher
+number (`Catalog.put_pending`), so an update is considered again; the
 delivery rows (one per follow and story) keep a story from being sent twice. Articles
 still being indexed hold the cursor back (`new_articles`), so one indexed late by another
 process is not passed over.
@@ -11,10 +11,12 @@ process is not passed over.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from retrieval.errors import StoreError
 from retrieval.store.catalog import Catalog
@@ -51,28 +53,30 @@ class FollowStore:
         StoreError (one line) when the chat already follows it or follows `max_topics`."""
         try:
             with self.catalog.transaction() as conn:
-                (count,) = conn.execute(
-                    "SELECT COUNT(*) FROM follows WHERE chat_id = ?", (chat_id,)
-                ).fetchone()
+                conn.lock(f"follows of chat {chat_id}")
+                count = conn.scalar(
+                    "SELECT COUNT(*) FROM follows WHERE chat_id = :chat", {"chat": chat_id}
+                )
                 if int(count) >= max_topics:
                     raise StoreError(
                         f"this chat already follows {max_topics} topics, the most it may:"
                         " /unfollow one first"
                     )
-                (cursor,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM articles").fetchone()
+                cursor = conn.scalar("SELECT COALESCE(MAX(stored_seq), 0) FROM articles")
                 row = conn.execute(
                     "INSERT INTO follows (chat_id, user_id, topic, created_at, cursor)"
-                    f" VALUES (?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
-                    (chat_id, user_id, topic, now, int(cursor)),
-                ).fetchone()
-        except sqlite3.IntegrityError:
+                    f" VALUES (:chat, :user, :topic, :now, :cursor) RETURNING {_COLUMNS}",
+                    {"chat": chat_id, "user": user_id, "topic": topic, "now": now}
+                    | {"cursor": int(cursor)},
+                ).one()
+        except IntegrityError:
             raise StoreError(f"this chat already follows “{topic}”") from None
         return _follow(row)
 
     def of_chat(self, chat_id: int) -> list[Follow]:
         """A chat's follows, oldest first (the numbers `/following` shows count from 1)."""
         rows = self.catalog.query(
-            f"SELECT {_COLUMNS} FROM follows WHERE chat_id = ? ORDER BY id", (chat_id,)
+            f"SELECT {_COLUMNS} FROM follows WHERE chat_id = :chat ORDER BY id", {"chat": chat_id}
         )
         return [_follow(r) for r in rows]
 
@@ -85,11 +89,12 @@ class FollowStore:
     def remove(self, follow_id: int) -> bool:
         """Stop a follow (its delivery rows go with it); False if it was already gone."""
         with self.catalog.transaction() as conn:
-            return conn.execute("DELETE FROM follows WHERE id = ?", (follow_id,)).rowcount > 0
+            gone = conn.execute("DELETE FROM follows WHERE id = :id", {"id": follow_id})
+            return gone.rowcount > 0
 
     # --- new articles ------------------------------------------------------------------
     def newest(self, now: float | None = None, hold: float = HOLD) -> int:
-        """The highest rowid a follow may move its cursor to: the last stored article, but
+        """The highest `stored_seq` a follow may move its cursor to: the last stored article, but
         before the first one still being indexed (another process is indexing it, or was
         killed: the next run finishes it), so it gets its turn once indexed. One stored
         more than `hold` seconds before `now` (default: the time now) holds nothing back:
@@ -97,19 +102,20 @@ class FollowStore:
         moment = time.time() if now is None else now
         cutoff = datetime.fromtimestamp(moment - hold, UTC).isoformat()
         rows = self.catalog.query(
-            "SELECT COALESCE((SELECT MIN(rowid) - 1 FROM articles WHERE indexed = 0"
-            " AND ingested_at >= ?), (SELECT MAX(rowid) FROM articles), 0)",
-            (cutoff,),
+            "SELECT COALESCE((SELECT MIN(stored_seq) - 1 FROM articles WHERE indexed = 0"
+            " AND ingested_at >= :cutoff), (SELECT MAX(stored_seq) FROM articles), 0)",
+            {"cutoff": cutoff},
         )
         return _int(rows[0][0])
 
     def new_articles(self, after: int, upto: int, limit: int = 1000) -> list[tuple[int, str]]:
-        """(rowid, id) of the first `limit` indexed, live articles stored after `after`, up
+        """(stored_seq, id) of the first `limit` indexed, live articles stored after `after`, up
         to `upto`."""
         rows = self.catalog.query(
-            "SELECT rowid, id FROM articles WHERE rowid > ? AND rowid <= ? AND indexed = 1"
-            " AND id NOT IN (SELECT article_id FROM removals) ORDER BY rowid LIMIT ?",
-            (after, upto, limit),
+            "SELECT stored_seq, id FROM articles WHERE stored_seq > :after"
+            " AND stored_seq <= :upto AND indexed = 1"
+            " AND id NOT IN (SELECT article_id FROM removals) ORDER BY stored_seq LIMIT :limit",
+            {"after": after, "upto": upto, "limit": limit},
         )
         return [(_int(r), str(i)) for r, i in rows]
 
@@ -118,9 +124,9 @@ class FollowStore:
         stored (ingested) on or after `stored` (ISO date), in the order they were stored."""
         column, value = ("published", published) if published else ("ingested_at", stored)
         rows = self.catalog.query(
-            f"SELECT id FROM articles WHERE {column} >= ? AND indexed = 1"
-            " AND id NOT IN (SELECT article_id FROM removals) ORDER BY rowid",
-            (value or "",),
+            f"SELECT id FROM articles WHERE {column} >= :value AND indexed = 1"
+            " AND id NOT IN (SELECT article_id FROM removals) ORDER BY stored_seq",
+            {"value": value or ""},
         )
         return [str(r[0]) for r in rows]
 
@@ -128,14 +134,16 @@ class FollowStore:
         """Move a follow's cursor forward (never back) to `cursor`."""
         with self.catalog.transaction() as conn:
             conn.execute(
-                "UPDATE follows SET cursor = MAX(cursor, ?) WHERE id = ?", (cursor, follow_id)
+                "UPDATE follows SET cursor = :cursor WHERE id = :id AND cursor < :cursor",
+                {"cursor": cursor, "id": follow_id},
             )
 
     # --- deliveries --------------------------------------------------------------------
     def sent_stories(self, chat_id: int) -> set[str]:
         """The stories already sent to a chat, by any of its follows."""
         rows = self.catalog.query(
-            "SELECT DISTINCT story FROM follow_deliveries WHERE chat_id = ?", (chat_id,)
+            "SELECT DISTINCT story FROM follow_deliveries WHERE chat_id = :chat",
+            {"chat": chat_id},
         )
         return {str(r[0]) for r in rows}
 
@@ -145,22 +153,26 @@ class FollowStore:
         sent to the chat, so two processes or two runs never send it twice."""
         try:
             return self._claim(follow, stories, article_id, now)
-        except sqlite3.IntegrityError:  # the follow was removed meanwhile (/unfollow)
+        except IntegrityError:  # the follow was removed meanwhile (/unfollow)
             return False
 
     def _claim(self, follow: Follow, stories: set[str], article_id: str, now: float) -> bool:
         with self.catalog.transaction() as conn:
-            marks = ",".join("?" * len(stories))
-            found = conn.execute(
-                f"SELECT 1 FROM follow_deliveries WHERE chat_id = ? AND story IN ({marks})",
-                (follow.chat_id, *sorted(stories)),
-            ).fetchone()
+            conn.lock(f"deliveries to chat {follow.chat_id}")  # two workers: one sends
+            found = conn.scalar(
+                "SELECT 1 FROM follow_deliveries WHERE chat_id = :chat AND story IN :stories",
+                {"chat": follow.chat_id, "stories": sorted(stories)},
+            )
             if found is not None:
                 return False
             conn.executemany(
                 "INSERT INTO follow_deliveries (follow_id, chat_id, story, article_id, sent_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(follow.id, follow.chat_id, s, article_id, now) for s in sorted(stories)],
+                " VALUES (:follow, :chat, :story, :article, :now)",
+                [
+                    {"follow": follow.id, "chat": follow.chat_id, "story": s}
+                    | {"article": article_id, "now": now}
+                    for s in sorted(stories)
+                ],
             )
             return True
 
@@ -168,16 +180,16 @@ class FollowStore:
         """Take back a claim whose message could not be sent (sent again on the next run)."""
         with self.catalog.transaction() as conn:
             conn.execute(
-                "DELETE FROM follow_deliveries WHERE follow_id = ? AND article_id = ?",
-                (follow.id, article_id),
+                "DELETE FROM follow_deliveries WHERE follow_id = :follow AND article_id = :article",
+                {"follow": follow.id, "article": article_id},
             )
 
     def sent_count(self, chat_id: int, since: float) -> int:
         """Messages sent to a chat at or after `since` (for its hourly limit)."""
         rows = self.catalog.query(
             "SELECT COUNT(DISTINCT follow_id || ' ' || article_id) FROM follow_deliveries"
-            " WHERE chat_id = ? AND sent_at >= ?",
-            (chat_id, since),
+            " WHERE chat_id = :chat AND sent_at >= :since",
+            {"chat": chat_id, "since": since},
         )
         return _int(rows[0][0])
 
@@ -187,7 +199,7 @@ def _int(value: object) -> int:
     return value
 
 
-def _follow(row: tuple[object, ...]) -> Follow:
+def _follow(row: tuple[Any, ...]) -> Follow:
     fid, chat_id, user_id, topic, created_at, cursor = row
     assert isinstance(created_at, int | float)
     user = None if user_id is None else _int(user_id)

@@ -147,7 +147,7 @@ class ArticleIndex:
         must_exist: bool = False,
         tagger: EntityTagger | None = None,
     ) -> None:
-        if must_exist and not settings.catalog_path.exists():
+        if must_exist and not settings.catalog_exists():
             raise IndexMissingError(
                 f"no index at {settings.data_dir}; run `articlebot ingest samples/articles/`"
                 " (or your own files, URLs or feeds) first"
@@ -157,7 +157,9 @@ class ArticleIndex:
         #: the catalog is opened read-only and the BM25 index is never saved.
         self.read_only = must_exist and not is_writable(settings.data_dir)
         self.catalog = Catalog(
-            settings.catalog_path, busy_timeout=settings.busy_timeout, read_only=self.read_only
+            settings.catalog_location,
+            busy_timeout=settings.busy_timeout,
+            read_only=self.read_only and not settings.shared_catalog,
         )
         self.entities = EntityStore(self.catalog)
         self.stories = StoryStore(self.catalog)

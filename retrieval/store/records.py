@@ -1,14 +1,16 @@
 """LangChain's record manager, kept in the article catalog.
 
 LangChain's indexing API (`langchain_core.indexing.index`) decides what to embed, skip and
-delete from these records. Its stock SQL record manager lives in langchain-classic and
-needs SQLAlchemy; keeping the records as one more table of our catalog avoids both and
-keeps every piece of local state in one SQLite file.
+delete from these records. Keeping them as one more table of our catalog (rather than
+langchain-classic's SQL record manager) keeps them in the transactions and migrations of
+the rest, on SQLite or PostgreSQL alike.
+
+Their timestamps decide what `index()` deletes as stale, so they come from the database's
+clock, never a worker's: clocks differ across machines.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from langchain_core.indexing import RecordManager
@@ -31,8 +33,8 @@ class CatalogRecordManager(RecordManager):
         """Nothing to do: the catalog creates the table."""
 
     def get_time(self) -> float:
-        """Return a clock that never goes backwards within this process."""
-        self._last_time = max(time.time(), self._last_time + 1e-6)
+        """The database's clock, never going backwards within this process."""
+        self._last_time = max(self._catalog.now(), self._last_time + 1e-6)
         return self._last_time
 
     async def aget_time(self) -> float:
@@ -55,10 +57,14 @@ class CatalogRecordManager(RecordManager):
             raise ValueError("group_ids must have one entry per key")
         with self._catalog.transaction() as conn:
             conn.executemany(
-                "INSERT INTO records (namespace, key, group_id, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(namespace, key) DO UPDATE SET"
+                "INSERT INTO records (namespace, key, group_id, updated_at)"
+                " VALUES (:namespace, :key, :group_id, :now)"
+                " ON CONFLICT (namespace, key) DO UPDATE SET"
                 " group_id = excluded.group_id, updated_at = excluded.updated_at",
-                [(self.namespace, k, g, now) for k, g in zip(keys, groups, strict=True)],
+                [
+                    {"namespace": self.namespace, "key": k, "group_id": g, "now": now}
+                    for k, g in zip(keys, groups, strict=True)
+                ],
             )
 
     async def aupdate(
@@ -75,11 +81,9 @@ class CatalogRecordManager(RecordManager):
         """Return, for each key, whether a record exists."""
         found: set[str] = set()
         for start in range(0, len(keys), 500):
-            part = list(keys[start : start + 500])
-            marks = ",".join("?" * len(part))
             rows = self._catalog.query(
-                f"SELECT key FROM records WHERE namespace = ? AND key IN ({marks})",
-                (self.namespace, *part),
+                "SELECT key FROM records WHERE namespace = :namespace AND key IN :keys",
+                {"namespace": self.namespace, "keys": list(keys[start : start + 500])},
             )
             found.update(str(r[0]) for r in rows)
         return [k in found for k in keys]
@@ -97,20 +101,22 @@ class CatalogRecordManager(RecordManager):
         limit: int | None = None,
     ) -> list[str]:
         """List keys, filtered by update time and group."""
-        sql = "SELECT key FROM records WHERE namespace = ?"
-        params: list[object] = [self.namespace]
+        sql = "SELECT key FROM records WHERE namespace = :namespace"
+        params: dict[str, object] = {"namespace": self.namespace}
         if before is not None:
-            sql += " AND updated_at < ?"
-            params.append(before)
+            sql += " AND updated_at < :before"
+            params["before"] = before
         if after is not None:
-            sql += " AND updated_at > ?"
-            params.append(after)
+            sql += " AND updated_at > :after"
+            params["after"] = after
         if group_ids is not None:
-            sql += f" AND group_id IN ({','.join('?' * len(group_ids))})"
-            params.extend(group_ids)
+            if not group_ids:
+                return []
+            sql += " AND group_id IN :groups"
+            params["groups"] = list(group_ids)
         if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+            sql += " LIMIT :limit"
+            params["limit"] = limit
         return [str(r[0]) for r in self._catalog.query(sql, params)]
 
     async def alist_keys(
@@ -128,8 +134,8 @@ class CatalogRecordManager(RecordManager):
         """Delete these records."""
         with self._catalog.transaction() as conn:
             conn.executemany(
-                "DELETE FROM records WHERE namespace = ? AND key = ?",
-                [(self.namespace, k) for k in keys],
+                "DELETE FROM records WHERE namespace = :namespace AND key = :key",
+                [{"namespace": self.namespace, "key": k} for k in keys],
             )
 
     async def adelete_keys(self, keys: Sequence[str]) -> None:
@@ -139,4 +145,6 @@ class CatalogRecordManager(RecordManager):
     def clear(self) -> None:
         """Forget every record of this namespace (the vector store was emptied)."""
         with self._catalog.transaction() as conn:
-            conn.execute("DELETE FROM records WHERE namespace = ?", (self.namespace,))
+            conn.execute(
+                "DELETE FROM records WHERE namespace = :namespace", {"namespace": self.namespace}
+            )

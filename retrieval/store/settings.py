@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from retrieval.openai_settings import OpenAISettings, alias
 
@@ -23,6 +23,14 @@ class StoreSettings(OpenAISettings):
     data_dir: Path = Field(
         default_factory=_default_data_dir,
         description="Where the index lives (Chroma files, article catalog, lexical index).",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The article catalog's database; unset = a SQLite file in the data directory."
+            " postgresql+psycopg://user:password@host:5432/db shares it between machines"
+            " (pip install 'articlebot[postgres]'); its password is never shown."
+        ),
     )
     collection: str = Field(
         default="articles", description="Name of the Chroma collection that holds the chunks."
@@ -67,7 +75,7 @@ class StoreSettings(OpenAISettings):
         default=64, ge=1, le=4096, description="Texts per embedding call during ingest."
     )
 
-    @field_validator("chroma_host", mode="before")
+    @field_validator("chroma_host", "database_url", mode="before")
     @classmethod
     def _blank_host_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -79,8 +87,24 @@ class StoreSettings(OpenAISettings):
 
     @property
     def catalog_path(self) -> Path:
-        """The SQLite catalog of articles and indexing records."""
+        """The SQLite catalog of articles and indexing records (unless `database_url`)."""
         return self.data_dir / "catalog.sqlite3"
+
+    @property
+    def catalog_location(self) -> Path | str:
+        """Where the catalog lives: the database URL if one is set, else the SQLite file."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.catalog_path
+
+    @property
+    def shared_catalog(self) -> bool:
+        """The catalog is a database server's, not a file of this data directory."""
+        return self.database_url is not None
+
+    def catalog_exists(self) -> bool:
+        """Something was stored already (a shared database is created on first use)."""
+        return self.shared_catalog or self.catalog_path.exists()
 
     @property
     def lexical_dir(self) -> Path:

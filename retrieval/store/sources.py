@@ -5,18 +5,19 @@ A source is a feed, a page, a folder or a file, with its interval, its schedule
 Each source also remembers its entries (a feed entry or a folder file: a fingerprint and
 the articles it gave), so a sync fetches only what changed and notices deleted files.
 
-Everything goes through the catalog's connection and transactions, so a sync's state and
-the articles it stored live in one file. A lease (owner + expiry, taken in a write
-transaction) keeps two watch processes on one data directory off the same source.
+Everything goes through the catalog's transactions, so a sync's state and the articles it
+stored live in one database. A lease (owner + expiry, taken in a write
+transaction) keeps two watch processes sharing the catalog off the same source.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
 
 from retrieval.errors import StoreError
 from retrieval.store.catalog import Catalog
@@ -86,13 +87,17 @@ class SourceStore:
         """Declare a source, due at once; StoreError (one line) if it is already there."""
         try:
             with self.catalog.transaction() as conn:
-                cursor = conn.execute(
-                    "INSERT INTO sources (location, kind, name, interval_seconds, allow_private,"
-                    " added_at, next_run) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (location, kind, name, interval, int(allow_private), now, now),
+                new_id = int(
+                    conn.scalar(
+                        "INSERT INTO sources (location, kind, name, interval_seconds,"
+                        " allow_private, added_at, next_run)"
+                        " VALUES (:location, :kind, :name, :interval, :private, :now, :now)"
+                        " RETURNING id",
+                        {"location": location, "kind": kind, "name": name}
+                        | {"interval": interval, "private": int(allow_private), "now": now},
+                    )
                 )
-                new_id = int(cursor.lastrowid or 0)
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             same = self.find(location) or self.find(name)
             what = f"#{same.id} {same.name}" if same else name
             raise StoreError(f"already watched as {what}: see `articlebot sources list`") from None
@@ -102,7 +107,9 @@ class SourceStore:
 
     def get(self, source_id: int) -> Source | None:
         """The source with this number, if any."""
-        rows = self.catalog.query(f"SELECT {_COLUMNS} FROM sources WHERE id = ?", (source_id,))
+        rows = self.catalog.query(
+            f"SELECT {_COLUMNS} FROM sources WHERE id = :id", {"id": source_id}
+        )
         return _source(rows[0]) if rows else None
 
     def find(self, ref: str) -> Source | None:
@@ -112,8 +119,9 @@ class SourceStore:
             if found is not None:
                 return found
         rows = self.catalog.query(
-            f"SELECT {_COLUMNS} FROM sources WHERE name = ? OR location = ? ORDER BY id LIMIT 1",
-            (ref, ref),
+            f"SELECT {_COLUMNS} FROM sources WHERE name = :ref OR location = :ref"
+            " ORDER BY id LIMIT 1",
+            {"ref": ref},
         )
         return _source(rows[0]) if rows else None
 
@@ -125,17 +133,17 @@ class SourceStore:
     def remove(self, source_id: int) -> None:
         """Forget a source and its entries (the articles it stored stay)."""
         with self.catalog.transaction() as conn:
-            conn.execute("DELETE FROM source_entries WHERE source_id = ?", (source_id,))
-            conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+            conn.execute("DELETE FROM source_entries WHERE source_id = :id", {"id": source_id})
+            conn.execute("DELETE FROM sources WHERE id = :id", {"id": source_id})
 
     # --- scheduling ------------------------------------------------------------------
     def due(self, now: float, *, force: bool = False) -> list[Source]:
         """Sources whose time has come (all with `force`) and that no live lease holds,
         soonest first."""
         rows = self.catalog.query(
-            f"SELECT {_COLUMNS} FROM sources WHERE next_run <= ?"
-            " AND (lease_owner IS NULL OR lease_expires <= ?) ORDER BY next_run, id",
-            (float("inf") if force else now, now),
+            f"SELECT {_COLUMNS} FROM sources WHERE next_run <= :due"
+            " AND (lease_owner IS NULL OR lease_expires <= :now) ORDER BY next_run, id",
+            {"due": float("inf") if force else now, "now": now},
         )
         return [_source(r) for r in rows]
 
@@ -156,9 +164,10 @@ class SourceStore:
         due_by = float("inf") if force else now
         with self.catalog.transaction() as conn:
             taken = conn.execute(
-                "UPDATE sources SET lease_owner = ?, lease_expires = ?"
-                " WHERE id = ? AND next_run <= ? AND (lease_owner IS NULL OR lease_expires <= ?)",
-                (owner, until, source_id, due_by, now),
+                "UPDATE sources SET lease_owner = :owner, lease_expires = :until"
+                " WHERE id = :id AND next_run <= :due"
+                " AND (lease_owner IS NULL OR lease_expires <= :now)",
+                {"owner": owner, "until": until, "id": source_id, "due": due_by, "now": now},
             ).rowcount
         return self.get(source_id) if taken else None
 
@@ -167,8 +176,9 @@ class SourceStore:
         with self.catalog.transaction() as conn:
             return bool(
                 conn.execute(
-                    "UPDATE sources SET lease_expires = ? WHERE id = ? AND lease_owner = ?",
-                    (until, source_id, owner),
+                    "UPDATE sources SET lease_expires = :until"
+                    " WHERE id = :id AND lease_owner = :owner",
+                    {"until": until, "id": source_id, "owner": owner},
                 ).rowcount
             )
 
@@ -178,8 +188,8 @@ class SourceStore:
             return bool(
                 conn.execute(
                     "UPDATE sources SET lease_owner = NULL, lease_expires = NULL"
-                    " WHERE id = ? AND lease_owner = ?",
-                    (source_id, owner),
+                    " WHERE id = :id AND lease_owner = :owner",
+                    {"id": source_id, "owner": owner},
                 ).rowcount
             )
 
@@ -188,8 +198,8 @@ class SourceStore:
         with self.catalog.transaction() as conn:
             conn.execute(
                 "UPDATE sources SET lease_owner = NULL, lease_expires = NULL"
-                " WHERE id = ? AND lease_owner = ?",
-                (source_id, owner),
+                " WHERE id = :id AND lease_owner = :owner",
+                {"id": source_id, "owner": owner},
             )
 
     def succeeded(
@@ -211,16 +221,17 @@ class SourceStore:
         """
         with self.catalog.transaction() as conn:
             conn.execute(
-                "UPDATE sources SET last_run = ?, last_success = ?, last_error = NULL,"
-                " failures = 0, next_run = ?, articles_added = articles_added + ?,"
-                " kind = COALESCE(?, kind), lease_owner = NULL, lease_expires = NULL"
-                " WHERE id = ? AND (lease_owner = ? OR lease_owner IS NULL)",
-                (now, now, next_run, added, kind, source_id, owner),
+                "UPDATE sources SET last_run = :now, last_success = :now, last_error = NULL,"
+                " failures = 0, next_run = :next, articles_added = articles_added + :added,"
+                " kind = COALESCE(:kind, kind), lease_owner = NULL, lease_expires = NULL"
+                " WHERE id = :id AND (lease_owner = :owner OR lease_owner IS NULL)",
+                {"now": now, "next": next_run, "added": added, "kind": kind}
+                | {"id": source_id, "owner": owner},
             )
             if validators:
                 conn.execute(
-                    "UPDATE sources SET etag = ?, last_modified = ? WHERE id = ?",
-                    (etag, last_modified, source_id),
+                    "UPDATE sources SET etag = :etag, last_modified = :modified WHERE id = :id",
+                    {"etag": etag, "modified": last_modified, "id": source_id},
                 )
 
     def failed(
@@ -229,19 +240,21 @@ class SourceStore:
         """Record a failed run (its reason, one more failure, the backoff) and release."""
         with self.catalog.transaction() as conn:
             conn.execute(
-                "UPDATE sources SET last_run = ?, last_error = ?, failures = failures + 1,"
-                " next_run = ?, articles_added = articles_added + ?,"
+                "UPDATE sources SET last_run = :now, last_error = :reason,"
+                " failures = failures + 1, next_run = :next,"
+                " articles_added = articles_added + :added,"
                 " lease_owner = NULL, lease_expires = NULL"
-                " WHERE id = ? AND (lease_owner = ? OR lease_owner IS NULL)",
-                (now, reason, next_run, added, source_id, owner),
+                " WHERE id = :id AND (lease_owner = :owner OR lease_owner IS NULL)",
+                {"now": now, "reason": reason, "next": next_run, "added": added}
+                | {"id": source_id, "owner": owner},
             )
 
     # --- entries ---------------------------------------------------------------------
     def entries(self, source_id: int) -> dict[str, Entry]:
         """What the source last saw: {key: Entry}."""
         rows = self.catalog.query(
-            "SELECT key, fingerprint, article_ids FROM source_entries WHERE source_id = ?",
-            (source_id,),
+            "SELECT key, fingerprint, article_ids FROM source_entries WHERE source_id = :id",
+            {"id": source_id},
         )
         return {str(k): Entry(str(k), str(f), tuple(json.loads(str(ids)))) for k, f, ids in rows}
 
@@ -250,10 +263,13 @@ class SourceStore:
         makes the next run fetch them again, and storing them again changes nothing)."""
         with self.catalog.transaction() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO source_entries (source_id, key, fingerprint, article_ids)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO source_entries (source_id, key, fingerprint, article_ids)"
+                " VALUES (:id, :key, :fingerprint, :articles)"
+                " ON CONFLICT (source_id, key) DO UPDATE SET"
+                " fingerprint = excluded.fingerprint, article_ids = excluded.article_ids",
                 [
-                    (source_id, e.key, e.fingerprint, json.dumps(list(e.article_ids)))
+                    {"id": source_id, "key": e.key, "fingerprint": e.fingerprint}
+                    | {"articles": json.dumps(list(e.article_ids))}
                     for e in entries
                 ],
             )
@@ -262,8 +278,8 @@ class SourceStore:
         """Drop entries (a deleted file, once its articles are removed)."""
         with self.catalog.transaction() as conn:
             conn.executemany(
-                "DELETE FROM source_entries WHERE source_id = ? AND key = ?",
-                [(source_id, k) for k in keys],
+                "DELETE FROM source_entries WHERE source_id = :id AND key = :key",
+                [{"id": source_id, "key": k} for k in keys],
             )
 
     def claimed_ids(self, source_id: int) -> set[str]:

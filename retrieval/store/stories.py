@@ -13,10 +13,10 @@ matches best as a whole. Measured on the news dev set's 34 stories (`bench/stori
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
 from retrieval.store.catalog import Catalog
+from retrieval.store.database import Statements
 from retrieval.store.entities import Entity
 from retrieval.types import Article
 
@@ -55,15 +55,19 @@ class StoryStore:
         """Store the names of these (newly tagged) articles and put each in its story, in
         order, in one transaction: a report stored later can join an earlier one's story."""
         with self.catalog.transaction() as conn:
-            conn.executemany("DELETE FROM names WHERE article_id = ?", [(a.id,) for a, _ in tagged])
+            # One writer groups at a time (two workers must not each start the same story).
+            conn.lock("stories")
+            conn.executemany(
+                "DELETE FROM names WHERE article_id = :id", [{"id": a.id} for a, _ in tagged]
+            )
             # The articles that give names, counted once (a scan), then as each is added.
-            total = int(conn.execute("SELECT COUNT(DISTINCT article_id) FROM names").fetchone()[0])
+            total = int(conn.scalar("SELECT COUNT(DISTINCT article_id) FROM names"))
             for article, entities in tagged:
                 names = names_of(article.text, entities)
-                conn.execute("DELETE FROM stories WHERE article_id = ?", (article.id,))
+                conn.execute("DELETE FROM stories WHERE article_id = :id", {"id": article.id})
                 conn.executemany(
-                    "INSERT INTO names (article_id, name) VALUES (?, ?)",
-                    [(article.id, name) for name in sorted(names)],
+                    "INSERT INTO names (article_id, name) VALUES (:id, :name)",
+                    [{"id": article.id, "name": name} for name in sorted(names)],
                 )
                 total += bool(names)
                 _join(conn, article.id, names, BACKGROUND + total)
@@ -83,9 +87,7 @@ class StoryStore:
         for first in range(0, len(unique), 500):
             part = unique[first : first + 500]
             rows = self.catalog.query(
-                f"SELECT article_id, story FROM stories WHERE article_id IN"
-                f" ({','.join('?' * len(part))})",
-                part,
+                "SELECT article_id, story FROM stories WHERE article_id IN :ids", {"ids": part}
             )
             found.update((str(a), str(s)) for a, s in rows)
         return found
@@ -93,12 +95,13 @@ class StoryStore:
     def members(self, story: str) -> list[str]:
         """The ids of the articles of one story."""
         rows = self.catalog.query(
-            "SELECT article_id FROM stories WHERE story = ? ORDER BY article_id", (story,)
+            "SELECT article_id FROM stories WHERE story = :story ORDER BY article_id",
+            {"story": story},
         )
         return [str(r[0]) for r in rows]
 
 
-def _join(conn: sqlite3.Connection, article_id: str, names: frozenset[str], total: int) -> None:
+def _join(conn: Statements, article_id: str, names: frozenset[str], total: int) -> None:
     """Put one article in the stored story it matches best, or in a new story of its own.
 
     A story is matched by the mean share over all its reports (a report that shares the
@@ -120,18 +123,21 @@ def _join(conn: sqlite3.Connection, article_id: str, names: frozenset[str], tota
         if mean >= SAME_STORY and (best is None or (mean, story) > best):
             best = (mean, story)
     story = best[1] if best is not None else article_id
-    conn.execute("INSERT INTO stories (article_id, story) VALUES (?, ?)", (article_id, story))
+    conn.execute(
+        "INSERT INTO stories (article_id, story) VALUES (:id, :story)",
+        {"id": article_id, "story": story},
+    )
 
 
-def _stories_of(conn: sqlite3.Connection, article_ids: Iterable[str]) -> dict[str, list[str]]:
+def _stories_of(conn: Statements, article_ids: Iterable[str]) -> dict[str, list[str]]:
     """{story: all its reports} for the stories these articles are in."""
     listed = sorted(article_ids)
     if not listed:
         return {}
-    rows = conn.execute(
+    rows = conn.rows(
         "SELECT s.story, m.article_id FROM stories s JOIN stories m ON m.story = s.story"
-        f" WHERE s.article_id IN ({','.join('?' * len(listed))})",
-        listed,
+        " WHERE s.article_id IN :ids",
+        {"ids": listed},
     )
     found: dict[str, set[str]] = {}
     for story, member in rows:
@@ -139,23 +145,22 @@ def _stories_of(conn: sqlite3.Connection, article_ids: Iterable[str]) -> dict[st
     return {story: sorted(members) for story, members in found.items()}
 
 
-def _counts(conn: sqlite3.Connection, names: Iterable[str]) -> dict[str, int]:
+def _counts(conn: Statements, names: Iterable[str]) -> dict[str, int]:
     """How many stored articles give each of these names."""
     listed = sorted(names)
     found: dict[str, int] = {}
     for first in range(0, len(listed), 500):
         part = listed[first : first + 500]
-        rows = conn.execute(
-            f"SELECT name, COUNT(*) FROM names WHERE name IN ({','.join('?' * len(part))})"
-            " GROUP BY name",
-            part,
+        rows = conn.rows(
+            "SELECT name, COUNT(*) FROM names WHERE name IN :names GROUP BY name",
+            {"names": part},
         )
         found.update((str(name), int(n)) for name, n in rows)
     return found
 
 
 def _candidates(
-    conn: sqlite3.Connection, article_id: str, names: frozenset[str], counts: Mapping[str, int]
+    conn: Statements, article_id: str, names: frozenset[str], counts: Mapping[str, int]
 ) -> dict[str, dict[str, int]]:
     """{stored report: {each name it gives: how many articles give that name}} for the
     reports sharing this article's rarest names."""
@@ -164,20 +169,20 @@ def _candidates(
         return {}
     others = [
         str(r[0])
-        for r in conn.execute(
+        for r in conn.rows(
             "SELECT n.article_id FROM names n"
-            f" WHERE n.name IN ({','.join('?' * len(rarest))}) AND n.article_id != ?"
-            " GROUP BY n.article_id ORDER BY COUNT(*) DESC, n.article_id LIMIT ?",
-            [*rarest, article_id, CANDIDATES],
+            " WHERE n.name IN :names AND n.article_id != :id"
+            " GROUP BY n.article_id ORDER BY COUNT(*) DESC, n.article_id LIMIT :limit",
+            {"names": rarest, "id": article_id, "limit": CANDIDATES},
         )
     ]
     if not others:
         return {}
     found: dict[str, dict[str, int]] = {other: {} for other in others}
-    rows = conn.execute(
+    rows = conn.rows(
         "SELECT n.article_id, n.name, (SELECT COUNT(*) FROM names m WHERE m.name = n.name)"
-        f" FROM names n WHERE n.article_id IN ({','.join('?' * len(others))})",
-        others,
+        " FROM names n WHERE n.article_id IN :ids",
+        {"ids": others},
     )
     for other, name, count in rows:
         found[str(other)][str(name)] = int(count)

@@ -1,0 +1,1 @@
+"""Alembic's scripts for the catalog's schema (`retrieval/store/schema.py` runs them)."""
