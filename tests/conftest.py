@@ -7,11 +7,13 @@ one line in the summary saying how many and why; under `CI=true` they run and fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,13 @@ from typing import Any
 import pytest
 
 from bot.settings import Settings
+from tests.fakes.postgres_server import (
+    PostgresServer,
+    PostgresUnavailable,
+    database_name,
+    start_postgres,
+    stop_postgres,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "samples"
@@ -86,6 +95,42 @@ def ingested_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path, P
         return data_dir
 
     return copy
+
+
+# -- a real PostgreSQL server (shared mode) ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """This test process's PostgreSQL server (each pytest-xdist worker starts its own),
+    stopped at the end. Where it cannot start, the tests that need it fail, saying why:
+    a missing server must not pass for a green run."""
+    # Not under pytest's temporary directory: under root the server runs as another
+    # account, which cannot enter root's /tmp/pytest-of-root.
+    root = Path(tempfile.mkdtemp(prefix="articlebot-postgres-"))
+    try:
+        server = start_postgres(root)
+    except PostgresUnavailable as error:
+        with contextlib.suppress(OSError):
+            root.rmdir()  # empty: nothing was started; otherwise its logs are named above
+        pytest.fail(f"cannot start PostgreSQL for the tests: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        stop_postgres(server)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The SQLAlchemy URL of a fresh, empty database on `postgres`, dropped after the test
+    (connections it left open are ended)."""
+    name = database_name(request.node.name)
+    postgres.create_database(name)
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop_database(name)
 
 
 # -- tests that need ../shared/data ------------------------------------------------------------
