@@ -56,7 +56,11 @@ def webhook_app(
     async def receive(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode("latin-1")  # as HTTP decoded it
         if not hmac.compare_digest(given, expected):
-            log.warning("refused a webhook request without the right secret")
+            # Also what replicas started with different secrets see: the last one set wins.
+            log.warning(
+                "refused a webhook request without the right secret (replicas of one bot"
+                " need the same secret)"
+            )
             return Response(status_code=HTTPStatus.FORBIDDEN)
         try:
             body = await read_body(request, max_body)
