@@ -236,6 +236,22 @@ def test_webhook_mode_checks_the_secret_on_every_request(
     assert not telegram_server.calls_to("getUpdates")  # no polling in webhook mode
 
 
+def test_a_webhook_port_in_use_is_one_line(
+    telegram_server: FakeTelegramServer, data_dir: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        url = f"https://bot.example/hook{port}"
+        args = ["--webhook-url", url, "--listen", "127.0.0.1", "--port", str(port)]
+        processes.append(process := articlebot(env_for(telegram_server, data_dir), *args))
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, err
+    assert err.strip().splitlines()[-1] == (
+        f"Error: cannot listen on 127.0.0.1:{port} for the webhook: Address already in use"
+    )
+    assert "Traceback" not in err and not telegram_server.calls_to("setWebhook")
+
+
 def test_bad_webhook_secret_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli.main,

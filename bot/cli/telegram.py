@@ -21,6 +21,7 @@ from bot.telegram.app import POLLING_REFUSED, BotApplication, build_application
 from bot.telegram.network import BotApiRequest, OneLineNetworkErrors
 from bot.telegram.services import Services
 from bot.telegram.sync import make_runner, schedule_sync
+from bot.telegram.webhook_server import Webhook, WebhookError, serve_until_signalled
 from retrieval.pipeline import make_answerer
 from retrieval.store.index import ArticleIndex
 
@@ -34,13 +35,16 @@ BAD_TOKEN = "Telegram rejected the bot token (TELEGRAM_BOT_TOKEN): check it with
 
 
 @click.command()
-@click.option("--webhook-url", help="Public HTTPS URL Telegram posts updates to (webhook mode).")
+@click.option(
+    "--webhook-url",
+    help="Public HTTPS URL Telegram posts updates to (webhook mode); this process serves its path.",
+)
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook listen address.")
 @click.option("--port", type=int, default=8443, show_default=True, help="Webhook listen port.")
 @click.option(
     "--secret-token",
     help="Webhook secret (else ARTICLEBOT_TELEGRAM_WEBHOOK_SECRET, else a random one); "
-    "requests without it are refused.",
+    "requests without it are refused. Replicas of one bot need the same one.",
 )
 @click.option(
     "--watch",
@@ -67,8 +71,9 @@ def telegram(
     """Run the Telegram bot: cited answers to questions about the stored articles.
 
     Needs TELEGRAM_BOT_TOKEN. Long polling by default; with --webhook-url, Telegram posts
-    updates to this process instead (--listen/--port; put a TLS proxy in front), and every
-    request must carry the webhook secret. Ctrl-C or SIGTERM stops it cleanly. With
+    updates to this process instead (--listen/--port; put a TLS proxy or load balancer in
+    front: several processes with the same URL and secret may serve it), and every request
+    must carry the webhook secret. Ctrl-C or SIGTERM stops it cleanly. With
     --watch the same process keeps the watched sources current, as `articlebot watch` does.
 
     \b
@@ -91,7 +96,7 @@ def telegram(
     with ArticleIndex(settings, must_exist=True) as index:
         services = Services.create(settings, index, make_answerer(settings, index))
         _, indexed, _ = index.catalog.counts()
-        application = build_application(settings, services)
+        application = build_application(settings, services, polling=not webhook_url)
         line = start_line(settings, username, indexed, webhook_url, listen, port)
         if watch_sources:
             runner = make_runner(services, keep_deleted=keep_deleted)
@@ -180,33 +185,22 @@ def _run(
     """Poll or serve the webhook until a stop signal; turn start-up failures into one line."""
     try:
         if webhook_url:
-            path = webhook_url.split("://", 1)[-1].partition("/")[2]
-            application.run_webhook(
-                listen=listen,
-                port=port,
-                url_path=path,
-                webhook_url=webhook_url,
-                secret_token=secret_token,
-                allowed_updates=Update.ALL_TYPES,
-            )
+            assert secret_token is not None  # webhook_secret() made one
+            webhook = Webhook(webhook_url, listen, port, secret_token)
+            asyncio.run(serve_until_signalled(application, webhook))
         else:
             application.run_polling(allowed_updates=Update.ALL_TYPES)
             refused = application.bot_data.get(POLLING_REFUSED)
             if refused:
                 raise click.ClickException(str(refused))
+    except WebhookError as exc:
+        raise click.ClickException(str(exc)) from None
     except InvalidToken:
         raise click.ClickException(BAD_TOKEN) from None
     except NetworkError as exc:
         raise click.ClickException(
             f"cannot reach the Telegram Bot API at {settings.telegram_base_url}: {exc}"
         ) from None
-    except RuntimeError as exc:
-        if "webhooks" in str(exc):  # tornado missing: PTB names the extra to install
-            raise click.ClickException(
-                "webhook mode needs python-telegram-bot[webhooks]: pip install it, "
-                "or run without --webhook-url (long polling)"
-            ) from None
-        raise
 
 
 def _redact_logs(settings: Settings, secret_token: str | None) -> None:

@@ -1,9 +1,9 @@
 """The monitoring listener: `/healthz`, `/readyz` and `/metrics` over plain HTTP.
 
-PTB's own webhook server (`run_webhook`, tornado) serves only the webhook path and takes
-no extra routes, so both polling and webhook mode use this small listener, in a thread
-of its own: a slow probe never holds up the bot's event loop, and `articlebot watch`
-(no event loop) serves it the same way.
+The webhook port faces Telegram (through a load balancer); the probes and the metrics
+should not, so both polling and webhook mode use this small listener on an address of its
+own, in a thread of its own: a slow probe never holds up the bot's event loop, and
+`articlebot watch` (no event loop) serves it the same way.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The Telegram bot's `Application`: services, access control, handlers, errors.
 
 `build_application(settings, services)` wires everything; `articlebot telegram` (in
-`bot/cli/telegram.py`) runs it. The services (answerer, index, settings, question limiter)
+`bot/cli/telegram.py`) runs it, by long polling or behind our webhook endpoint
+(`webhook_server.py`). The services (answerer, index, settings, question limiter)
 live in `bot_data["services"]`, never in module globals; each chat's conversation lives in
 its `chat_data`, which PTB persists to a pickle file in the data directory.
 """
@@ -77,8 +78,14 @@ APOLOGY_LLM = (
 APOLOGY_STORE = "Sorry, the article index is unavailable right now. Please try again later."
 
 
-def build_application(settings: Settings, services: Services) -> BotApplication:
-    """Build the bot: token, Bot API URLs, persistence, concurrency, handlers."""
+def build_application(
+    settings: Settings, services: Services, *, polling: bool = True
+) -> BotApplication:
+    """Build the bot: token, Bot API URLs, persistence, concurrency, handlers.
+
+    polling: with PTB's updater (long polling); False for webhook mode, where our own
+    endpoint puts the updates on the application's queue (`bot/telegram/webhook.py`).
+    """
     if settings.telegram_bot_token is None:
         raise ValueError("settings.telegram_bot_token is not set")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,9 +98,6 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .request(BotApiRequest(connection_pool_size=CONCURRENT_UPDATES))
-        .get_updates_request(
-            BotApiRequest(connection_pool_size=1, outage=OutageLog(settings.telegram_base_url))
-        )
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_file_url)
         .concurrent_updates(CONCURRENT_UPDATES)
@@ -101,6 +105,12 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
         .post_init(register_commands)
         .post_shutdown(close_services)
     )
+    if polling:
+        builder = builder.get_updates_request(
+            BotApiRequest(connection_pool_size=1, outage=OutageLog(settings.telegram_base_url))
+        )
+    else:
+        builder = builder.updater(None)
     if settings.telegram_rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
     application = builder.build()
