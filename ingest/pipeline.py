@@ -23,7 +23,7 @@ from retrieval.types import Article, Chunk, Progress
 GROUP_SIZE = 64  # articles per write: big enough for well-filled embedding batches
 #: When one run meets an article twice (resumed or rebuilt, then loaded from a source), it
 #: is counted once, in the bucket of the most it did to it.
-_RANK: dict[Status, int] = {"unchanged": 0, "resumed": 1, "updated": 2, "added": 3}
+_RANK: dict[Status, int] = {"elsewhere": 0, "unchanged": 0, "resumed": 1, "updated": 2, "added": 3}
 
 
 @dataclass
@@ -36,6 +36,7 @@ class IngestReport:
     failed: int = 0
     chunks: int = 0
     resumed: int = 0
+    elsewhere: int = 0  # being stored by another worker at the time (its claim)
     seconds: float = 0.0
     errors: list[dict[str, str]] = field(default_factory=list)
     articles: list[dict[str, Any]] = field(default_factory=list)
@@ -55,6 +56,7 @@ class IngestReport:
             "failed": self.failed,
             "chunks": self.chunks,
             "resumed": self.resumed,
+            "elsewhere": self.elsewhere,
             "seconds": round(self.seconds, 3),
             "errors": self.errors,
             "articles": self.articles,
@@ -80,7 +82,7 @@ class IngestReport:
 
     def _count(self, status: str, step: int, chunks: int) -> None:
         setattr(self, status, getattr(self, status) + step)
-        if status != "unchanged":  # chunks written by this run
+        if status not in ("unchanged", "elsewhere"):  # chunks written by this run
             self.chunks += step * chunks
 
     def fail(self, error: SourceError) -> None:

@@ -91,12 +91,13 @@ def test_rebuild_with_sources_counts_each_article_once(tmp_path: Path, forks: Fo
         assert counts(alone) == (0, 5, 0, 0) and alone["chunks"] == first["chunks"]
 
 
-def test_an_article_a_concurrent_run_is_storing_is_unchanged_not_updated(
+def test_an_article_a_concurrent_run_is_storing_is_left_to_it(
     tmp_path: Path, article_server: ArticleServer
 ) -> None:
     """Run B starts (nothing to resume) and waits on a web page held by a proxy; run A then
-    stores the same article X and waits on its held embedding, X pending. Released, B
-    finds X pending with the same text: "unchanged" (and indexed), not "updated"."""
+    stores the same article X and waits on its held embedding, X pending and claimed by A.
+    Released, B leaves X to A: "elsewhere" (being stored by another worker), neither
+    "updated" nor stored twice; A indexes it."""
     corpus = write_jsonl(tmp_path / "x.jsonl", ARTICLES[:1])
     with (
         FakeOpenAIServer(embed=bag_embedding) as fake,
@@ -138,8 +139,8 @@ def test_an_article_a_concurrent_run_is_storing_is_unchanged_not_updated(
         assert run_b.returncode == 0 and run_a.returncode == 0, (err_b, err_a)
         report_b, report_a = json.loads(out_b), json.loads(out_a)
         assert counts(report_a) == (1, 0, 0, 0), report_a
-        assert counts(report_b) == (1, 0, 1, 0), report_b
-        assert {a["id"]: a["status"] for a in report_b["articles"]}[ARTICLES[0].id] == ("unchanged")
+        assert counts(report_b) == (1, 0, 0, 0) and report_b["elsewhere"] == 1, report_b
+        assert {a["id"]: a["status"] for a in report_b["articles"]}[ARTICLES[0].id] == "elsewhere"
         index = ArticleIndex(settings, must_exist=True)
         try:
             stored = {s.article.id: s for s in index.articles()}

@@ -100,7 +100,7 @@ def ingest(
 def _print_report(report: IngestReport) -> None:
     console = Console(highlight=False, soft_wrap=True)
     for item in report.articles:
-        if item["status"] != "unchanged":
+        if item["status"] not in ("unchanged", "elsewhere"):
             console.print(
                 f"  {item['status']:<9} {escape(item['title'])} ({item['chunks']} chunks)"
             )
@@ -111,9 +111,11 @@ def _print_report(report: IngestReport) -> None:
             "  (a URL on a private or loopback address you trust: add --allow-private)", err=True
         )
     resumed = f", resumed {report.resumed}" if report.resumed else ""
+    elsewhere = f", {report.elsewhere} being stored by another worker" if report.elsewhere else ""
     console.print(
         f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged},"
-        f" failed {report.failed}{resumed}: {report.chunks} chunks in {report.seconds:.1f} s"
+        f" failed {report.failed}{resumed}{elsewhere}: {report.chunks} chunks in"
+        f" {report.seconds:.1f} s"
     )
 
 

@@ -10,10 +10,7 @@ and retried next run. A stop request releases the lease and leaves the source du
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
 
 import httpx
@@ -31,31 +28,12 @@ from ingest.sync.stop import Cancelled, StopSignal
 from ingest.sync.web import WebResult, sync_web
 from retrieval.errors import ArticlebotError, SourceError
 from retrieval.store.index import ArticleIndex
+from retrieval.store.owners import new_owner, owner_is_dead
 from retrieval.store.sources import Source, SourceStore
 from retrieval.types import Progress
 
 #: A lease outlives the source's deadline by this much (the writes after the last fetch).
 LEASE_MARGIN = 120.0
-
-
-def lease_owner() -> str:
-    """A name for this process's leases: host, pid and a random part (pids get reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def owner_is_dead(owner: str) -> bool:
-    """True when `owner` (see `lease_owner`) names a process of this host that is gone."""
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists, owned by another user
-        return False
-    return False
 
 
 class SyncRunner:
@@ -84,7 +62,7 @@ class SyncRunner:
         self.clock = clock
         self.rng = rng
         self.stop = stop or StopSignal()
-        self.owner = owner or lease_owner()
+        self.owner = owner or new_owner()
         self.keep_deleted = keep_deleted
         self.every_source = every_source
         self.progress = progress
@@ -250,4 +228,4 @@ class SyncRunner:
             self.index.resume()
 
 
-__all__ = ["Cancelled", "SyncRunner", "lease_owner"]
+__all__ = ["Cancelled", "SyncRunner"]

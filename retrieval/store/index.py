@@ -41,11 +41,13 @@ from retrieval.store.chroma import (
     find_collection,
     open_collection,
 )
+from retrieval.store.claims import ClaimStore
 from retrieval.store.embedders import Embedder, make_embedder
 from retrieval.store.entities import NAME_LABELS, EntityTagger, SpacyTagger
 from retrieval.store.entity_store import EntityStore, Names
 from retrieval.store.fs import is_writable
 from retrieval.store.lexical import LexicalIndex
+from retrieval.store.owners import new_owner
 from retrieval.store.settings import StoreSettings
 from retrieval.store.stories import StoryStore
 from retrieval.types import Article, Chunk
@@ -56,8 +58,11 @@ if TYPE_CHECKING:  # LangChain's Chroma wrapper is only needed for writing: impo
     from retrieval.store.records import CatalogRecordManager
 
 #: What a run did to an article; "resumed": finished what an interrupted run left, or
-#: re-embedded an article whose vectors were lost.
-Status = Literal["added", "updated", "unchanged", "resumed"]
+#: re-embedded an article whose vectors were lost; "elsewhere": another worker was storing
+#: it at that moment (its claim, `retrieval/store/claims.py`), so this run left it alone.
+Status = Literal["added", "updated", "unchanged", "resumed", "elsewhere"]
+#: Pending articles resumed per claim (and per embedding batch).
+RESUME_GROUP = 32
 _GENERATION = "generation"
 _LAST_INGEST = "last_ingest"
 log = logging.getLogger(__name__)
@@ -161,6 +166,7 @@ class ArticleIndex:
             busy_timeout=settings.busy_timeout,
             read_only=self.read_only and not settings.shared_catalog,
         )
+        self.claims = ClaimStore(self.catalog, new_owner())
         self.entities = EntityStore(self.catalog)
         self.stories = StoryStore(self.catalog)
         self._tagger = tagger
@@ -310,19 +316,27 @@ class ArticleIndex:
         if len(set(ids)) < len(ids):  # the same article twice: store in order, one at a time
             return [outcome for item in items for outcome in self.upsert([item])]
         self.finish_removals()
-        outcomes: list[UpsertOutcome] = []
-        todo: list[tuple[Article, Sequence[Chunk]]] = []
-        for article, chunks in items:
-            status, write = self._plan(article, chunks)
-            outcomes.append(UpsertOutcome(article.id, status, len(chunks), article.title))
-            if write:
-                todo.append((article, chunks))
-        if todo:
-            _ = self.vectorstore  # refuse a mismatched embedder before touching the catalog
-            self._bump_generation()
-            for article, chunks in todo:
-                self.catalog.put_pending(article, chunks)
-            self._index([article for article, _ in todo])
+        planned = [(article, chunks, *self._plan(article, chunks)) for article, chunks in items]
+        held = self.claims.claim([a.id for a, _, _, write in planned if write])
+        try:
+            outcomes: list[UpsertOutcome] = []
+            todo: list[tuple[Article, Sequence[Chunk]]] = []
+            for article, chunks, status, write in planned:
+                if write and article.id not in held:
+                    status, write = "elsewhere", False
+                elif write:  # claimed: look again (its holder may have just stored it)
+                    status, write = self._plan(article, chunks)
+                outcomes.append(UpsertOutcome(article.id, status, len(chunks), article.title))
+                if write:
+                    todo.append((article, chunks))
+            if todo:
+                _ = self.vectorstore  # refuse a mismatched embedder before touching the catalog
+                self._bump_generation()
+                for article, chunks in todo:
+                    self.catalog.put_pending(article, chunks)
+                self._index([article for article, _ in todo])
+        finally:
+            self.claims.release(sorted(held))
         return outcomes
 
     def resume(self) -> list[UpsertOutcome]:
@@ -334,10 +348,15 @@ class ArticleIndex:
         missing = self.missing_vectors()
         if missing:
             self.catalog.requeue(missing, self.namespace, bump=_GENERATION)
-        pending = self.catalog.all(indexed=False)
-        for start in range(0, len(pending), 32):
-            self._bump_generation()
-            self._index([s.article for s in pending[start : start + 32]])
+        pending: list[StoredArticle] = []
+        while claimed := self.claims.claim_pending(RESUME_GROUP):
+            try:
+                found = [s for s in map(self.catalog.get, claimed) if s is not None]
+                self._bump_generation()
+                self._index([s.article for s in found])
+                pending.extend(found)
+            finally:
+                self.claims.release(claimed)
         self._tag_untagged()
         self._group_ungrouped()
         return [

@@ -285,8 +285,11 @@ def _live_group_members(pgid: int) -> list[int]:
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
+        except FileNotFoundError:
             continue  # it exited while we looked
+        except OSError:  # still being torn down (ESRCH): look again
+            members.append(int(stat.parent.name))
+            continue
         state, group = fields[0], int(fields[2])
         if group == pgid and state != "Z":
             members.append(int(stat.parent.name))
