@@ -182,6 +182,20 @@ def test_the_ports_agree() -> None:
     assert f"EXPOSE {bot_port} {monitor}" in runtime
 
 
+def test_the_postgres_stand_in_reads_what_compose_gives_the_official_image() -> None:
+    """deploy/offline's PostgreSQL honours the db service's variables and healthcheck, and
+    creates a UTF8 cluster (SQL_ASCII makes psycopg return bytes, which SQLAlchemy fails on)."""
+    db = compose()["services"]["db"]
+    entrypoint = (DEPLOY / "offline" / "postgres-entrypoint.sh").read_text("utf-8")
+    for name in db["environment"]:
+        assert f"${{{name}" in entrypoint, name
+    assert "--encoding=UTF8" in entrypoint
+    assert "/var/lib/postgresql/data" in entrypoint
+    containerfile = (DEPLOY / "offline" / "postgres.Containerfile").read_text("utf-8")
+    assert "postgresql-15" in containerfile  # brings pg_isready, the healthcheck's program
+    assert db["healthcheck"]["test"][1] == "pg_isready"
+
+
 def load_probe() -> ModuleType:
     spec = importlib.util.spec_from_file_location("deploy_probe", DEPLOY / "probe.py")
     assert spec is not None and spec.loader is not None
