@@ -119,7 +119,8 @@ def main() -> None:
     args = parser.parse_args()
     articles = corpus(args.articles)
     root = Path(tempfile.mkdtemp(prefix="articlebot-bench-shared-"))
-    server = start_postgres(root / "pg")
+    # Its own directory: under root the server runs as another account, which must enter it.
+    server = start_postgres(Path(tempfile.mkdtemp(prefix="articlebot-bench-pg-")))
     try:
         results: dict[str, list[tuple[float, float]]] = {"sqlite": [], "postgresql": []}
         for r in range(args.repeat):
