@@ -179,6 +179,24 @@ def test_a_wrong_password_is_one_line_that_never_shows_it(
         assert "not-the-password-4711" not in line and password not in line and "***" in line
 
 
+def test_a_database_made_without_utf8_works_all_the_same(postgres_url: str) -> None:
+    server, _, name = postgres_url.rpartition("/")
+    ascii_url = f"{server}/{name}_ascii"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}_ascii ENCODING 'SQL_ASCII' TEMPLATE template0"))
+    try:
+        catalog = Catalog(ascii_url)
+        first = article(1, "Fares rise by a tenth — the council said so.")
+        catalog.put_pending(first, [])
+        assert catalog.get_many([first.id])[first.id].text == first.text
+        catalog.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name}_ascii WITH (FORCE)"))
+        admin.dispose()
+
+
 def test_an_unknown_database_url_is_one_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTICLEBOT_", "CHROMA_"))}
     env |= {

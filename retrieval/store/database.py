@@ -200,7 +200,12 @@ def _engine(location: Location, busy_timeout: float, read_only: bool) -> Engine:
             location.url,
             hide_parameters=True,  # article texts and passwords never reach an error message
             pool_pre_ping=True,
-            connect_args={"connect_timeout": max(1, round(busy_timeout))},
+            # UTF-8 whatever the database's encoding: a SQL_ASCII one would otherwise hand
+            # back bytes, which SQLAlchemy cannot even read the server's version from.
+            connect_args={
+                "connect_timeout": max(1, round(busy_timeout)),
+                "client_encoding": "utf8",
+            },
         )
         return engine
     path = location.path
