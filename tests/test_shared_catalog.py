@@ -10,8 +10,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
+from bot.observability.health import Readiness, Verdict, catalog_check
+from bot.settings import Settings
 from retrieval.errors import StoreError
 from retrieval.store.catalog import Catalog
 from retrieval.store.follows import FollowStore
@@ -20,7 +23,7 @@ from retrieval.store.schema import HEAD
 from retrieval.store.sources import SourceStore
 from retrieval.types import Article, Chunk
 from tests.conftest import SAMPLES_DIR
-from tests.fakes.chroma_server import ChromaServer, chroma_server
+from tests.fakes.chroma_server import ChromaServer, chroma_server, free_port
 from tests.fakes.harness import articlebot_command
 
 __all__ = ["chroma_server"]
@@ -195,6 +198,23 @@ def test_a_database_made_without_utf8_works_all_the_same(postgres_url: str) -> N
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE {name}_ascii WITH (FORCE)"))
         admin.dispose()
+
+
+def test_readiness_reads_the_shared_database_and_says_when_it_is_gone(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "d", database_url=postgres_url)  # type: ignore[call-arg]
+    Catalog(postgres_url).close()  # made by a worker
+    ready = Readiness([("catalog", catalog_check(settings))]).verdict()
+    assert ready == Verdict(True, "ready: generation 0, 0 articles indexed")
+    password = postgres_url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    gone = postgres_url.replace(postgres_url.rsplit(":", 1)[1].split("/", 1)[0], str(free_port()))
+    settings = settings.model_copy(update={"database_url": SecretStr(gone)})
+    verdict = Readiness([("catalog", catalog_check(settings))]).verdict()
+    assert not verdict.ready and verdict.line.startswith(
+        "not ready: catalog: cannot open the article catalog at postgresql+psycopg://articlebot:***@"
+    )
+    assert "Connection refused" in verdict.line and password not in verdict.line
 
 
 def test_an_unknown_database_url_is_one_line(tmp_path: Path) -> None:
