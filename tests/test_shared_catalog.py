@@ -110,8 +110,12 @@ def test_every_store_works_on_postgresql(postgres_url: str) -> None:
         source = sources.add("https://gazette.example/feed", "feed", "Gazette", 900, now=10.0)
         with pytest.raises(StoreError, match="already watched"):
             sources.add("https://gazette.example/feed", "feed", "Other", 900, now=10.0)
-        assert sources.try_lease(source.id, "w1", now=11.0, until=71.0) is not None
-        assert sources.try_lease(source.id, "w2", now=12.0, until=72.0) is None
+        assert sources.try_lease(source.id, "w1", now=11.0, seconds=60) is not None
+        assert sources.try_lease(source.id, "w2", now=12.0, seconds=60) is None
+        with catalog.transaction() as conn:  # its time ran out on the database's clock
+            conn.execute("UPDATE sources SET lease_expires = lease_expires - 120")
+        assert sources.try_lease(source.id, "w2", now=12.0, seconds=60) is not None
+        assert not sources.renew(source.id, "w1", 60)  # w1 lost it
 
         follows = FollowStore(catalog)
         follow = follows.add(-1001234567890, 7, "ferries", now=1.0, max_topics=5)

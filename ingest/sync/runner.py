@@ -103,7 +103,7 @@ class SyncRunner:
         """Lease and run one source if it is due and free; None if it is not."""
         now = self.clock.now()
         source = self.store.try_lease(
-            source_id, self.owner, now=now, until=now + self._lease, force=self.every_source
+            source_id, self.owner, now=now, seconds=self._lease, force=self.every_source
         )
         if source is None:
             return None
@@ -207,13 +207,13 @@ class SyncRunner:
         )
 
     def _renew(self, source: Source) -> None:
-        if not self.store.renew(source.id, self.owner, self.clock.now() + self._lease):
+        if not self.store.renew(source.id, self.owner, self._lease):
             raise EndRun("the source's lease was lost (another watch process took it over)")
 
     def _break_dead_leases(self) -> None:
         """Free the leases of processes on this host that are gone (kill -9, a crash), so
         their sources need not wait for the lease to expire."""
-        now = self.clock.now()
+        now = self.store.catalog.now()  # leases run on the database's clock
         for source in self.store.all():
             owner = source.lease_owner
             if owner and (source.lease_expires or 0) > now and owner_is_dead(owner):

@@ -7,7 +7,9 @@ the articles it gave), so a sync fetches only what changed and notices deleted f
 
 Everything goes through the catalog's transactions, so a sync's state and the articles it
 stored live in one database. A lease (owner + expiry, taken in a write
-transaction) keeps two watch processes sharing the catalog off the same source.
+transaction) keeps two watch processes sharing the catalog off the same source; its expiry
+is on the database's clock, which every machine shares (the schedule, `next_run`, is on
+the runner's clock: a test moves it).
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ class SourceStore:
         rows = self.catalog.query(
             f"SELECT {_COLUMNS} FROM sources WHERE next_run <= :due"
             " AND (lease_owner IS NULL OR lease_expires <= :now) ORDER BY next_run, id",
-            {"due": float("inf") if force else now, "now": now},
+            {"due": float("inf") if force else now, "now": self.catalog.now()},
         )
         return [_source(r) for r in rows]
 
@@ -153,7 +155,7 @@ class SourceStore:
         return float(str(row[0])) if row[0] is not None else None
 
     def try_lease(
-        self, source_id: int, owner: str, *, now: float, until: float, force: bool = False
+        self, source_id: int, owner: str, *, now: float, seconds: float, force: bool = False
     ) -> Source | None:
         """Take the source's lease if it is still due and free; the source, else None.
 
@@ -163,22 +165,25 @@ class SourceStore:
         """
         due_by = float("inf") if force else now
         with self.catalog.transaction() as conn:
+            held_until = self.catalog.now()
             taken = conn.execute(
                 "UPDATE sources SET lease_owner = :owner, lease_expires = :until"
                 " WHERE id = :id AND next_run <= :due"
                 " AND (lease_owner IS NULL OR lease_expires <= :now)",
-                {"owner": owner, "until": until, "id": source_id, "due": due_by, "now": now},
+                {"owner": owner, "until": held_until + seconds, "id": source_id}
+                | {"due": due_by, "now": held_until},
             ).rowcount
         return self.get(source_id) if taken else None
 
-    def renew(self, source_id: int, owner: str, until: float) -> bool:
-        """Extend a lease this owner holds; False if it lost it (expired and taken)."""
+    def renew(self, source_id: int, owner: str, seconds: float) -> bool:
+        """Extend a lease this owner holds by `seconds` from now (the database's clock);
+        False if it lost it (expired and taken)."""
         with self.catalog.transaction() as conn:
             return bool(
                 conn.execute(
                     "UPDATE sources SET lease_expires = :until"
                     " WHERE id = :id AND lease_owner = :owner",
-                    {"until": until, "id": source_id, "owner": owner},
+                    {"until": self.catalog.now() + seconds, "id": source_id, "owner": owner},
                 ).rowcount
             )
 
