@@ -92,9 +92,10 @@ def test_every_store_works_on_postgresql(postgres_url: str) -> None:
         assert catalog.get_many([first.id, "missing"]).keys() == {first.id}
         assert catalog.spans([first.id]) == {first.id: {0: (0, 20)}}
         catalog.put_pending(first, [])  # stored again: the next place in the stored order
-        assert catalog.query(
-            "SELECT id FROM articles ORDER BY stored_seq", {}
-        ) == [(second.id,), (first.id,)]
+        assert catalog.query("SELECT id FROM articles ORDER BY stored_seq", {}) == [
+            (second.id,),
+            (first.id,),
+        ]
 
         records = CatalogRecordManager(catalog, "chroma/articles")
         records.update(["k1", "k2"], group_ids=[first.id, second.id])
