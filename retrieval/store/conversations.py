@@ -54,18 +54,20 @@ class ConversationStore:
         than the memory lasts (they are deleted then)."""
         if not self.keep:
             return []
-        with self.catalog.transaction() as conn:
+        with self.catalog.db.read() as conn:  # no write lock for the usual case
             rows = conn.rows(
                 "SELECT question, answer, asked_at FROM conversation_turns"
                 " WHERE chat_id = :chat ORDER BY id DESC LIMIT :keep",
                 {"chat": chat_id, "keep": self.keep},
             )
-            if rows and self._now(conn) - float(rows[0][2]) > self.memory_seconds:
+            stale = bool(rows) and self._now(conn) - float(rows[0][2]) > self.memory_seconds
+        if stale:
+            with self.catalog.transaction() as conn:
                 conn.execute(
                     "DELETE FROM conversation_turns WHERE chat_id = :chat AND asked_at <= :last",
                     {"chat": chat_id, "last": rows[0][2]},
                 )
-                return []
+            return []
         return [Turn(str(q), str(a)) for q, a, _ in reversed(rows)]
 
     def add(self, chat_id: int, question: str, answer: str) -> int | None:
