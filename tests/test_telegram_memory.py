@@ -5,13 +5,18 @@ pickle file older bots kept. The clock that dates the turns is the test's (given
 
 from __future__ import annotations
 
+import os
+import pickle
 from pathlib import Path
 
+import pytest
 from telegram import Bot
 from telegram.ext import PersistenceInput, PicklePersistence
 
 from bot.telegram.app import REFUSAL_ACCESS
-from bot.telegram.old_memory import PERSISTENCE_FILE
+from bot.telegram.old_memory import PERSISTENCE_FILE, migrate_pickle
+from retrieval.store.catalog import Catalog
+from retrieval.store.conversations import ConversationStore
 from retrieval.store.index import ArticleIndex
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
 from tests.test_telegram import (
@@ -137,3 +142,32 @@ async def test_the_old_pickle_file_is_carried_over_once(
     async with running(make_app(settings, index, clock=clock)) as app:
         assert questions(app, 42) == ["An older question", BRIDGE_Q, FOLLOW_UP]
         assert not pickle_file.exists()
+
+
+def test_an_unreadable_or_hostile_old_file_is_left_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A truncated file, or one naming a class to run, imports nothing and stays put (the
+    unpickler builds plain containers only: `os.system` is never called)."""
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    store = ConversationStore(catalog, keep=6, memory_seconds=3600)
+    path = tmp_path / PERSISTENCE_FILE
+    canary = tmp_path / "ran"
+    hostile = pickle.dumps({"chat_data": {42: {"turns": [Hostile(canary)]}}})
+    for content in [b"\x80\x05\x95", hostile]:
+        path.write_bytes(content)
+        assert migrate_pickle(tmp_path, store) is None
+        assert path.read_bytes() == content and store.chats() == []
+    assert not canary.exists()
+    assert "cannot read the old conversation memory" in caplog.text
+    catalog.close()
+
+
+class Hostile:
+    """Unpickling this would run a shell command."""
+
+    def __init__(self, canary: Path) -> None:
+        self.canary = canary
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return os.system, (f"touch {self.canary}",)
