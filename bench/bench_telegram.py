@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_telegram.py --chunks 10000 --questions 50 --rounds 5
 
-The real `Application` (long polling, persistence, PTB's rate limiter, worker threads)
+The real `Application` (long polling, memory and limits in the catalog, worker threads)
 answers from an index of the sample articles plus generated filler chunks (as in
 bench_ask.py: random vectors, so building 10k chunks takes seconds). Measured:
 

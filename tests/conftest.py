@@ -50,6 +50,25 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     yield
 
 
+#: The bot's shared state in the catalog (conversation memory, leases, rate limits).
+BOT_STATE_TABLES = ("conversation_turns", "chat_turn_leases", "question_log", "telegram_sends")
+
+
+@pytest.fixture(autouse=True)
+def fresh_bot_state(request: pytest.FixtureRequest) -> None:
+    """A test that uses a module's shared `index` starts with no conversation memory and no
+    counted questions: the bot keeps them in the index's catalog, which outlives the test."""
+    if "index" not in request.fixturenames:
+        return
+    from retrieval.store.index import ArticleIndex
+
+    index = request.getfixturevalue("index")
+    if isinstance(index, ArticleIndex) and not index.catalog.read_only:
+        with index.catalog.transaction() as conn:
+            for table in BOT_STATE_TABLES:
+                conn.execute(f"DELETE FROM {table}")
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for an isolated index under the test's temporary directory."""

@@ -58,6 +58,7 @@ from tests.fakes.http_server import ArticleServer
 from tests.fakes.loopback import loopback_fetcher
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedResponse
 from tests.fakes.telegram_server import TOKEN, FakeTelegramServer
+from tests.test_telegram import nothing_stored
 
 telegram_server = fake_telegram.telegram_server
 openai_server = fake_openai.openai_server
@@ -136,7 +137,7 @@ async def test_strangers_reach_neither_the_index_nor_the_llm(
         [alert] = telegram_server.calls_to("answerCallbackQuery")
         assert alert.params["text"] == REFUSAL_ACCESS
         assert not telegram_server.calls_to("sendChatAction")
-        assert STRANGER not in app.chat_data and CLOSED_GROUP not in app.chat_data
+        assert nothing_stored(app, STRANGER, CLOSED_GROUP)
 
         # The same question from a member, from a stranger in an allowed group, and an
         # admin who is on no list: answered, and now the servers see the questions.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from bot.cli import main as cli
 from bot.cli.telegram import NO_TOKEN
 from bot.settings import Settings, env_name
 from ingest.chunk import Chunker
+from retrieval.store.catalog import Catalog
 from retrieval.store.index import ArticleIndex
 from tests.fakes import openai_server as fake_openai
 from tests.fakes import telegram_server as fake_telegram
@@ -176,9 +176,12 @@ def test_sigterm_finishes_the_pending_answer_then_exits_cleanly(
     assert "Traceback" not in err and TOKEN not in err + out and "sk-test" not in err + out
     [answer] = [c for c in telegram_server.calls if "<blockquote" in str(c.params.get("text"))]
     assert answer.params["chat_id"] == 42 and "4 May [1]" in answer.params["text"]
-    with (llm_data_dir / "telegram-conversations.pickle").open("rb") as file:
-        stored = pickle.load(file)  # memory flushed on stop
-    assert [turn[0] for turn in stored["chat_data"][42]["turns"]] == [BRIDGE_Q]
+    catalog = Catalog(llm_data_dir / "catalog.sqlite3")  # the turn is in the catalog
+    try:
+        assert catalog.query("SELECT chat_id, question FROM conversation_turns") == [(42, BRIDGE_Q)]
+    finally:
+        catalog.close()
+    assert not (llm_data_dir / "telegram-conversations.pickle").exists()  # no pickle any more
 
 
 def free_port() -> int:

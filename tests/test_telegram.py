@@ -20,6 +20,7 @@ from bot.telegram.reply import slow_down
 from bot.telegram.services import Services
 from ingest.chunk import Chunker
 from retrieval.pipeline import make_answerer
+from retrieval.store.conversations import ConversationStore
 from retrieval.store.index import ArticleIndex
 from retrieval.types import Article
 from tests.fakes import http_server as fake_http
@@ -101,6 +102,24 @@ def bot_settings(tmp_path: Path, server: FakeTelegramServer, **values: Any) -> S
 def make_app(settings: Settings, index: ArticleIndex, **extra: Any) -> BotApplication:
     answerer = make_answerer(settings, index)
     return build_application(settings, Services.create(settings, index, answerer, **extra))
+
+
+def memory_of(app: BotApplication) -> ConversationStore:
+    """The bot's conversation memory (in the catalog, shared by all its processes)."""
+    services = app.bot_data["services"]
+    assert isinstance(services, Services)
+    return services.conversations
+
+
+def questions(app: BotApplication, chat_id: int) -> list[str]:
+    """The questions the bot remembers of a chat, oldest first."""
+    return [question for question, _, _ in memory_of(app).turns(chat_id)]
+
+
+def nothing_stored(app: BotApplication, *chat_ids: int) -> bool:
+    """Nothing kept for these chats: no memory, no per-process chat data."""
+    chats = memory_of(app).chats()
+    return not any(c in chats or c in app.chat_data for c in chat_ids)
 
 
 @pytest.fixture
@@ -191,13 +210,11 @@ async def test_follow_up_reset_and_memory(
     telegram_server.private_message("How much did the repairs cost?")
     texts = await reply_to(telegram_server, 42, 2)
     assert "12 million crowns" in texts[1]
-    assert [t[0] for t in bot.chat_data[42]["turns"]] == [
-        BRIDGE_Q,
-        "How much did the repairs cost?",
-    ]
+    assert questions(bot, 42) == [BRIDGE_Q, "How much did the repairs cost?"]
     telegram_server.private_message("/reset")
     texts = await reply_to(telegram_server, 42, 3)
-    assert texts[2] == "Conversation forgotten." and "turns" not in bot.chat_data[42]
+    assert texts[2] == "Conversation forgotten." and questions(bot, 42) == []
+    assert not bot.chat_data  # nothing is kept per process
 
 
 async def test_sources_are_paginated(
@@ -260,7 +277,7 @@ async def test_unauthorised_users_get_one_refusal_and_nothing_is_stored(
         await reply_to(telegram_server, 42, 2)
         assert telegram_server.texts(77) == [REFUSAL_ACCESS]
         assert telegram_server.texts(-5) == []
-        assert 77 not in app.chat_data and -5 not in app.chat_data
+        assert nothing_stored(app, 77, -5)
     assert not telegram_server.calls_to("sendChatAction")[1:]  # only the allowed question
 
 
@@ -275,7 +292,7 @@ async def test_allowed_chats_let_their_members_in(
         assert "4 May" in (await reply_to(telegram_server, -1001))[0]
         assert await reply_to(telegram_server, -2002) == [REFUSAL_ACCESS]
         assert await reply_to(telegram_server, 77) == [REFUSAL_ACCESS]
-        assert -2002 not in app.chat_data and 77 not in app.chat_data
+        assert nothing_stored(app, -2002, 77)
 
 
 async def test_rate_limit_says_slow_down_quoting_the_dropped_question(
@@ -448,7 +465,7 @@ async def test_conversation_survives_a_restart(
         telegram_server.private_message(BRIDGE_Q)
         await reply_to(telegram_server, 42)
     async with running(make_app(settings, index)) as app:
-        assert [t[0] for t in app.chat_data[42]["turns"]] == [BRIDGE_Q]
+        assert questions(app, 42) == [BRIDGE_Q]
         telegram_server.private_message("/reset")
         texts = await reply_to(telegram_server, 42, 2)
     assert texts[1] == "Conversation forgotten."

@@ -19,7 +19,7 @@ from tests.fakes import telegram_server as fake_telegram
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.news_corpus import hashed_index
-from tests.test_telegram import bot_settings, llm_settings, make_app, reply_to, running
+from tests.test_telegram import bot_settings, llm_settings, make_app, questions, reply_to, running
 
 telegram_server = fake_telegram.telegram_server
 openai_server = fake_openai.openai_server
@@ -68,8 +68,7 @@ async def test_what_happened_question_and_usage(
     telegram_server.private_message("What happened with the Hollin Dam?")
     texts = await reply_to(telegram_server, 42, 2)
     assert texts[1].startswith("Timeline of the Hollin Dam (5 reports,")
-    turns = bot.chat_data[42]["turns"]
-    assert [t[0] for t in turns] == ["What happened with the Hollin Dam?"]
+    assert questions(bot, 42) == ["What happened with the Hollin Dam?"]
 
 
 async def test_conflict_and_dates_in_a_chat_answer(

@@ -2,9 +2,10 @@
 
 `build_application(settings, services)` wires everything; `articlebot telegram` (in
 `bot/cli/telegram.py`) runs it, by long polling or behind our webhook endpoint
-(`webhook_server.py`). The services (answerer, index, settings, question limiter)
-live in `bot_data["services"]`, never in module globals; each chat's conversation lives in
-its `chat_data`, which PTB persists to a pickle file in the data directory.
+(`webhook_server.py`). The services (answerer, index, settings, the stores of memory and
+limits) live in `bot_data["services"]`, never in module globals. Each chat's conversation
+and the rate limits live in the catalog's database (shared by every process of the bot),
+not in PTB's `chat_data`: nothing is kept per process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from telegram import BotCommand, Update
 from telegram.constants import ChatType
 from telegram.error import Conflict, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -24,8 +24,6 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
-    PersistenceInput,
-    PicklePersistence,
     TypeHandler,
     filters,
 )
@@ -37,6 +35,8 @@ from bot.telegram import follow as telegram_follow
 from bot.telegram import handlers as telegram_handlers
 from bot.telegram import news as telegram_news
 from bot.telegram.network import BotApiRequest, OutageLog
+from bot.telegram.old_memory import migrate_pickle
+from bot.telegram.send_limit import SharedRateLimiter
 from bot.telegram.services import Services, services_of
 from retrieval.errors import ArticlebotError, LLMError, StoreError
 
@@ -52,7 +52,6 @@ SECOND_POLLER = (
 #: The bot's application type (PTB's default context, bot and data types).
 BotApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
-PERSISTENCE_FILE = "telegram-conversations.pickle"
 #: Updates handled at once (PTB's default); the answers themselves share the worker threads.
 CONCURRENT_UPDATES = 256
 #: Retries of a request Telegram answered with 429 "retry after" (the limiter waits first).
@@ -81,7 +80,8 @@ APOLOGY_STORE = "Sorry, the article index is unavailable right now. Please try a
 def build_application(
     settings: Settings, services: Services, *, polling: bool = True
 ) -> BotApplication:
-    """Build the bot: token, Bot API URLs, persistence, concurrency, handlers.
+    """Build the bot: token, Bot API URLs, concurrency, shared rate limits, handlers; the
+    conversations an older bot kept in its pickle file are imported first (once).
 
     polling: with PTB's updater (long polling); False for webhook mode, where our own
     endpoint puts the updates on the application's queue (`bot/telegram/webhook.py`).
@@ -89,11 +89,7 @@ def build_application(
     if settings.telegram_bot_token is None:
         raise ValueError("settings.telegram_bot_token is not set")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    persistence = PicklePersistence(
-        settings.data_dir / PERSISTENCE_FILE,
-        store_data=PersistenceInput(bot_data=False, user_data=False, callback_data=False),
-        update_interval=30,
-    )
+    migrate_pickle(settings.data_dir, services.conversations)
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -101,7 +97,6 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_file_url)
         .concurrent_updates(CONCURRENT_UPDATES)
-        .persistence(persistence)
         .post_init(register_commands)
         .post_shutdown(close_services)
     )
@@ -112,7 +107,8 @@ def build_application(
     else:
         builder = builder.updater(None)
     if settings.telegram_rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        limiter = SharedRateLimiter(services.limits, max_retries=RATE_LIMIT_RETRIES)
+        builder = builder.rate_limiter(limiter)
     application = builder.build()
     application.bot_data["services"] = services
     add_handlers(application)
@@ -182,7 +178,7 @@ async def tag_request(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop updates from people and chats not allowed: one refusal (when addressed),
-    nothing stored for them, nothing of the chat's memory touched."""
+    nothing stored for them, nothing of the chat's memory touched (no handler runs)."""
     settings = services_of(context).settings
     user, chat = update.effective_user, update.effective_chat
     if is_authorised(settings, user.id if user else None, chat.id if chat else None):
@@ -195,17 +191,7 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         addressed = chat.type == ChatType.PRIVATE or telegram_handlers.is_addressed(update, context)
         if addressed:
             await update.effective_message.reply_text(REFUSAL_ACCESS)
-    if chat is not None:
-        _drop_if_empty(context, chat.id)
     raise ApplicationHandlerStop
-
-
-def _drop_if_empty(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
-    """Drop the entry PTB made for a refused update's chat, so nothing is stored for it,
-    unless it holds something: in a shared group that is the memory allowed members
-    built, which a stranger's message must not erase."""
-    if not context.application.chat_data.get(chat_id):
-        context.application.drop_chat_data(chat_id)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

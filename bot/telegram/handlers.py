@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 from bot.telegram.admin import ADMIN_HELP, is_admin
 from bot.telegram.render import escape_within, is_web_url, sendable
 from bot.telegram.reply import NO_PREVIEW, answer_question
-from bot.telegram.services import forget, services_of
+from bot.telegram.services import services_of
 from retrieval.news.datelines import published_label
 from retrieval.store.catalog import StoredArticle
 
@@ -95,11 +95,13 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Forget this chat's conversation."""
-    if update.effective_message is None:
+    message = update.effective_message
+    if message is None:
         return
-    had = forget(context.chat_data) if context.chat_data is not None else False
+    services = services_of(context)
+    had = await services.store(services.conversations.forget, message.chat_id)
     text = "Conversation forgotten." if had else "Nothing to forget: we start afresh."
-    await update.effective_message.reply_text(text)
+    await message.reply_text(text)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

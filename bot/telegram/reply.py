@@ -11,7 +11,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 from telegram import LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
@@ -19,14 +18,8 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.telegram.render import LIMIT, render_html, render_plain
-from bot.telegram.services import (
-    Services,
-    remember,
-    remembered,
-    services_of,
-    stale_chats,
-    unremember,
-)
+from bot.telegram.services import Services, services_of
+from bot.telegram.turns import chat_turn
 from retrieval.answer.fallback import UNREACHABLE
 from retrieval.types import Answer, Turn
 
@@ -47,31 +40,39 @@ async def answer_question(
 ) -> None:
     """Answer `question` in `message`'s chat, citing sources, and remember the turn.
 
-    The turn is remembered before the reply goes out (and taken back if it cannot be sent),
-    so a follow-up sent as soon as the reply arrives always sees it.
+    The user's questions are counted across every process of the bot; the chat's turns
+    are taken one at a time (`chat_turn`), whichever process gets them. The turn is
+    remembered before the reply goes out (and taken back if it cannot be sent), so a
+    follow-up sent as soon as the reply arrives always sees it.
     """
     services = services_of(context)
-    user = message.from_user
-    if user is not None and not services.limiter.allow(user.id):
+    user, chat_id = message.from_user, message.chat_id
+    per_minute = services.settings.telegram_questions_per_minute
+    if user is not None and not await services.store(
+        services.limits.allow_question, user.id, per_minute
+    ):
         services.metrics.refused("rate_limited")
         await message.reply_text(slow_down(question), reply_parameters=threaded(message))
         return
     started = time.monotonic()
-    history = remembered(_chat_data(context), services)
-    async with typing_action(context, message.chat_id):
-        if services.settings.use_llm:
-            answer, draft = await _streamed(message, services, question, history)
-        else:
-            answer = await services.run(services.answerer.answer, question, history)
-            draft = None
-    turn = remember(_chat_data(context), services, question, answer.text)
-    try:
-        await send_answer(message, answer, draft)
-    except BaseException:
-        unremember(_chat_data(context), turn)
-        raise
+    memory = services.conversations
+    async with chat_turn(services, chat_id):
+        history = await services.store(memory.recent, chat_id)
+        async with typing_action(context, chat_id):
+            if services.settings.use_llm:
+                answer, draft = await _streamed(message, services, question, history)
+            else:
+                answer = await services.run(services.answerer.answer, question, history)
+                draft = None
+        turn = await services.store(memory.add, chat_id, question, answer.text)
+        try:
+            await send_answer(message, answer, draft)
+        except BaseException:
+            await services.store(memory.take_back, turn)
+            raise
     services.metrics.answered(answer, time.monotonic() - started, answerer_label(services, answer))
-    _forget_stale_chats(context, services, message.chat_id)
+    if services.prune_due():
+        await _prune(services)
 
 
 def answerer_label(services: Services, answer: Answer) -> str:
@@ -94,16 +95,14 @@ def slow_down(question: str) -> str:
     return SLOW_DOWN.format(words if len(words) <= QUOTED else words[: QUOTED - 1] + "…")
 
 
-def _chat_data(context: ContextTypes.DEFAULT_TYPE) -> dict[Any, Any]:
-    """This chat's data, looked up afresh (PTB recreates an entry that was dropped)."""
-    return context.chat_data if context.chat_data is not None else {}
-
-
-def _forget_stale_chats(context: ContextTypes.DEFAULT_TYPE, services: Services, keep: int) -> None:
-    """Drop the memory of chats that have been quiet too long (from the persistence file too)."""
-    for chat_id in stale_chats(context.application.chat_data, services):
-        if chat_id != keep:
-            context.application.drop_chat_data(chat_id)
+async def _prune(services: Services) -> None:
+    """Forget the chats quiet too long and the old counters (a chat that never comes back
+    must not be kept for ever); a failure only delays it to the next time."""
+    try:
+        await services.store(services.conversations.prune)
+        await services.store(services.limits.prune)
+    except Exception:
+        log.warning("could not prune the conversation memory", exc_info=True)
 
 
 @contextlib.asynccontextmanager

@@ -4,14 +4,14 @@ This replaces PTB's `run_webhook`, so that the bot can run as several processes 
 load balancer: each process serves the same webhook URL, and what one receives it answers.
 
 Start: bind the port first (a port in use is one line, before anything else), initialize
-the application (getMe, persistence), `post_init`, start it (the JobQueue too: follows,
+the application (getMe), `post_init`, start it (the JobQueue too: follows,
 `--watch`), call setWebhook (URL, secret, every update type; pending updates are kept),
 then serve. Every replica calls setWebhook with the same URL and secret at its start,
 which Telegram takes as the same webhook again.
 
 Stop (`stop()`, which the CLI calls on SIGTERM and Ctrl-C): uvicorn stops accepting and
 answers the requests it has, then the application handles every update already queued
-and waits for the answers in flight, `post_stop`, shutdown (persistence flushed),
+and waits for the answers in flight, `post_stop`, shutdown,
 `post_shutdown`. The webhook is never deleted at stop: the other replicas behind the
 same URL still serve it, and Telegram keeps (and retries) what no replica could take.
 """

@@ -131,13 +131,8 @@ class Database:
 
     def now(self) -> float:
         """The database server's clock, in Unix seconds: the one clock every worker shares."""
-        sql = (
-            "SELECT (julianday('now') - 2440587.5) * 86400.0"
-            if self.is_sqlite
-            else "SELECT EXTRACT(EPOCH FROM clock_timestamp())"
-        )
-        (row,) = self.query(sql)
-        return float(row[0])
+        with self.read() as db:
+            return db.now()
 
 
 class Statements:
@@ -171,6 +166,15 @@ class Statements:
     def scalar(self, sql: str, params: Params | None = None) -> Any:
         """Run a query and return the first column of its first row (None if none)."""
         return self.execute(sql, params).scalar()
+
+    def now(self) -> float:
+        """The database server's clock (Unix seconds), read inside this transaction."""
+        sql = (
+            "SELECT (julianday('now') - 2440587.5) * 86400.0"
+            if self.connection.dialect.name == "sqlite"
+            else "SELECT EXTRACT(EPOCH FROM clock_timestamp())"
+        )
+        return float(self.scalar(sql))
 
 
 def sqlite_error(exc: BaseException) -> sqlite3.Error | None:

@@ -1,0 +1,82 @@
+"""Rate limits shared by every process of the bot, counted in the catalog.
+
+Each webhook replica used to count alone, so N replicas allowed N times the limits. Here:
+- the per-user question limit (`question_log`): at most `per_minute` questions in any
+  sliding 60 seconds, one row per question allowed;
+- Telegram's per-token flood limit (`telegram_sends`): at most `per_second` messages in
+  each second of the database's clock, one counter row per second.
+
+Times are the database's clock (`Statements.now`), shared by all processes; a test injects
+its own clock to move time instead of waiting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from retrieval.store.catalog import Catalog
+from retrieval.store.database import Statements
+
+#: The question limit's window, in seconds.
+WINDOW = 60.0
+#: Seconds of send counters kept (older ones are pruned).
+SENDS_KEPT = 60
+
+
+class RateLimits:
+    """Reads and writes the `question_log` and `telegram_sends` tables."""
+
+    def __init__(self, catalog: Catalog, clock: Callable[[], float] | None = None) -> None:
+        """clock: None for the database's clock (tests pass one)."""
+        self.catalog = catalog
+        self._clock = clock
+
+    def _now(self, conn: Statements) -> float:
+        return self._clock() if self._clock is not None else conn.now()
+
+    def allow_question(self, user_id: int, per_minute: int) -> bool:
+        """Count one question by `user_id`; False (and not counted) when the user already
+        asked `per_minute` in the last 60 seconds, on any process."""
+        with self.catalog.transaction() as conn:
+            conn.lock(f"questions of user {user_id}")  # two replicas: one counts at a time
+            now = self._now(conn)
+            user = {"user": user_id}
+            conn.execute(
+                "DELETE FROM question_log WHERE user_id = :user AND asked_at <= :since",
+                user | {"since": now - WINDOW},
+            )
+            asked = conn.scalar("SELECT COUNT(*) FROM question_log WHERE user_id = :user", user)
+            if int(asked) >= per_minute:
+                return False
+            conn.execute(
+                "INSERT INTO question_log (user_id, asked_at) VALUES (:user, :now)",
+                user | {"now": now},
+            )
+            return True
+
+    def take_send(self, per_second: int) -> float:
+        """Take one of this second's `per_second` sends: 0.0 when taken, else the seconds
+        to wait before asking again (the next second)."""
+        with self.catalog.transaction() as conn:
+            now = self._now(conn)
+            second = math.floor(now)
+            taken = conn.execute(
+                "INSERT INTO telegram_sends (second, sent) VALUES (:second, 1)"
+                " ON CONFLICT (second) DO UPDATE SET sent = telegram_sends.sent + 1"
+                " WHERE telegram_sends.sent < :limit RETURNING sent",
+                {"second": second, "limit": per_second},
+            ).first()
+        return 0.0 if taken is not None else max(0.001, second + 1 - now)
+
+    def prune(self) -> None:
+        """Delete the questions older than the window and the old send counters."""
+        with self.catalog.transaction() as conn:
+            now = self._now(conn)
+            conn.execute(
+                "DELETE FROM question_log WHERE asked_at <= :since", {"since": now - WINDOW}
+            )
+            conn.execute(
+                "DELETE FROM telegram_sends WHERE second < :since",
+                {"since": math.floor(now) - SENDS_KEPT},
+            )
