@@ -267,6 +267,24 @@ def test_bad_webhook_secret_is_one_line(tmp_path: Path) -> None:
     ]
 
 
+def test_a_stop_while_starting_up_is_a_clean_stop(
+    telegram_server: FakeTelegramServer, data_dir: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    """SIGTERM while PTB's start-up request (deleteWebhook) is in flight: PTB's shutdown
+    fails that request, which must not pass for an unreachable Telegram."""
+    release = telegram_server.hold("deleteWebhook")
+    processes.append(process := articlebot(env_for(telegram_server, data_dir)))
+    try:
+        wait_until(lambda: telegram_server.calls_to("deleteWebhook"), process)  # in flight
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=15)
+    finally:
+        release.set()
+    assert process.returncode == 0, err
+    assert "cannot reach" not in err and "Traceback" not in err
+    assert not telegram_server.calls_to("getUpdates")  # it never polled
+
+
 def test_start_prints_one_line_saying_what_runs(
     telegram_server: FakeTelegramServer, data_dir: Path, processes: list[subprocess.Popen[str]]
 ) -> None:

@@ -7,6 +7,8 @@ import logging
 import os
 import re
 import secrets
+import signal
+import threading
 
 import click
 from telegram import Bot, Update
@@ -189,7 +191,7 @@ def _run(
             webhook = Webhook(webhook_url, listen, port, secret_token)
             asyncio.run(serve_until_signalled(application, webhook))
         else:
-            application.run_polling(allowed_updates=Update.ALL_TYPES)
+            _poll(application)
             refused = application.bot_data.get(POLLING_REFUSED)
             if refused:
                 raise click.ClickException(str(refused))
@@ -201,6 +203,27 @@ def _run(
         raise click.ClickException(
             f"cannot reach the Telegram Bot API at {settings.telegram_base_url}: {exc}"
         ) from None
+
+
+def _poll(application: BotApplication) -> None:
+    """PTB's `run_polling`, with the stop signals noted. A signal that lands while PTB is
+    still starting (its deleteWebhook in flight) makes PTB's shutdown fail that request: a
+    stop the user asked for, not an unreachable Telegram, so it ends quietly."""
+    stopped = threading.Event()
+
+    def stop() -> None:
+        stopped.set()
+        raise SystemExit  # as PTB's own handler does: run_polling shuts down
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGABRT):
+        loop.add_signal_handler(sig, stop)
+    try:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None)
+    except NetworkError:
+        if not stopped.is_set():
+            raise
 
 
 def _redact_logs(settings: Settings, secret_token: str | None) -> None:

@@ -92,6 +92,7 @@ class FakeTelegramServer:
         self.make = Updates()
         self.webhook: dict[str, Any] | None = None  # the setWebhook parameters while set
         self._failures: list[Failure] = []
+        self._held: dict[str, threading.Event] = {}
         self._sender: WebhookSender | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None
@@ -228,10 +229,24 @@ class FakeTelegramServer:
         with self._lock:
             self._failures.append(Failure(method, status, description, retry_after, html))
 
+    def hold(self, method: str) -> threading.Event:
+        """Keep every call of `method` waiting (recorded, unanswered) until the returned
+        event is set: a request in flight at a chosen moment."""
+        release = threading.Event()
+        with self._lock:
+            self._held[method] = release
+        return release
+
     # -- serving -----------------------------------------------------------------------------
     async def _api(self, request: Request) -> Response:
         token, method = request.path_params["token"], request.path_params["method"]
         params = _decode(await request.body())
+        with self._lock:
+            held = self._held.get(method)
+        if held is not None:
+            self._record(Call(method, params))
+            while not held.is_set():
+                await asyncio.sleep(0.01)
         if self.reject_token or token != self.token:
             self._record(Call(method, params, ok=False))
             return _error(401, "Unauthorized")
