@@ -7,7 +7,10 @@ nonsense neighbours.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +42,25 @@ def connect(settings: StoreSettings) -> ClientAPI:
                 host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
             )
         settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+        with _opening(settings.chroma_dir):
+            return chromadb.PersistentClient(
+                path=str(settings.chroma_dir), settings=chroma_settings
+            )
     except Exception as exc:  # chromadb raises several unrelated types here
         raise StoreError(_connect_message(settings, exc)) from exc
+
+
+@contextmanager
+def _opening(chroma_dir: Path) -> Iterator[None]:
+    """One process at a time opens embedded Chroma's files: the first open creates its
+    tables, and two processes doing that at once (two `watch` processes starting on a new
+    data directory) fail with "table collections already exists"."""
+    with (chroma_dir / "open.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def connect_copy(settings: StoreSettings, scratch: Path) -> ClientAPI:
