@@ -114,6 +114,7 @@ async def test_twenty_chats_while_ingest_writes_the_index(
             telegram_base_url=telegram_server.base_url,
             telegram_base_file_url=telegram_server.file_url,
             telegram_questions_per_minute=600,
+            lexical_check_ms=0,  # the bot notices the ingest's changes on its next search
         )
         assert town_name(CHATS - 1) != town_name(0)
         index = ArticleIndex(settings)
@@ -141,6 +142,8 @@ async def test_twenty_chats_while_ingest_writes_the_index(
         chunks = sorted(
             (s.article.id, p) for s in stored for p, *_ in index.catalog.chunks(s.article.id)
         )
+        index.lexical()  # the ingest was another process's: rebuilt in the background
+        assert index.wait_lexical(60)
         assert sorted(index.lexical().keys) == chunks  # not an index built mid-ingest
         hits = services.answerer.retriever.search("night crossing on route 117")  # type: ignore[attr-defined]
         assert hits[0].article.id == "ferry-117"

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -47,6 +47,7 @@ from retrieval.store.entities import NAME_LABELS, EntityTagger, SpacyTagger
 from retrieval.store.entity_store import EntityStore, Names
 from retrieval.store.fs import is_writable
 from retrieval.store.lexical import LexicalIndex
+from retrieval.store.lexical_copy import LexicalCopy
 from retrieval.store.owners import new_owner
 from retrieval.store.settings import StoreSettings
 from retrieval.store.stories import StoryStore
@@ -151,6 +152,7 @@ class ArticleIndex:
         *,
         must_exist: bool = False,
         tagger: EntityTagger | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if must_exist and not settings.catalog_exists():
             raise IndexMissingError(
@@ -172,14 +174,19 @@ class ArticleIndex:
         self._tagger = tagger
         self._embedder = embedder
         self._owns_embedder = embedder is None  # made here from settings: closed here
-        self._lexical_cache: tuple[LexicalIndex, int] | None = None
+        #: This worker's BM25 copy: `clock` times its checks of the shared generation.
+        self._lexical = LexicalCopy(
+            self.generation,
+            self._lexical_for,
+            check_ms=settings.lexical_check_ms,
+            clock=clock,
+        )
         # (generation, collection, its vector count): both cost Chroma several ms to look
         # up at 100k chunks, and neither changes until the generation does.
         self._search_cache: tuple[int, Collection | None, int] | None = None
         self._sites_cache: tuple[int, list[str]] | None = None
         self._names_cache: tuple[int, Names] | None = None
         self._removing_cache: tuple[int, frozenset[str]] | None = None
-        self._lexical_lock = threading.Lock()
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     # --- connections, opened on first use -----------------------------------------------
@@ -280,7 +287,9 @@ class ArticleIndex:
         return cached[1]
 
     def close(self) -> None:
-        """Release the catalog connection and the embedder this index made."""
+        """Release the catalog connection and the embedder this index made (after a
+        background BM25 rebuild, which reads the catalog, has finished)."""
+        self._lexical.close()
         self.catalog.close()
         if self._scratch is not None:
             self._scratch.cleanup()
@@ -348,6 +357,7 @@ class ArticleIndex:
         missing = self.missing_vectors()
         if missing:
             self.catalog.requeue(missing, self.namespace, bump=_GENERATION)
+            self._lexical.changed_here()
         pending: list[StoredArticle] = []
         while claimed := self.claims.claim_pending(RESUME_GROUP):
             try:
@@ -435,6 +445,7 @@ class ArticleIndex:
             )
             self._delete_unrecorded([a.id for a in articles])
         self.catalog.mark_indexed((a.id for a in articles), bump=_GENERATION)
+        self._lexical.changed_here()
 
     def _delete_unrecorded(self, article_ids: Sequence[str]) -> None:
         """Drop vectors of these articles that no record knows (left by a crash)."""
@@ -456,6 +467,7 @@ class ArticleIndex:
         if stored is None:
             raise StoreError(f"no article with id or URL {id_or_url!r}; see `articlebot list`")
         self.catalog.start_removal(stored.article.id, bump=_GENERATION)
+        self._lexical.changed_here()
         self.finish_removals()
         return stored.article
 
@@ -471,6 +483,7 @@ class ArticleIndex:
                 if collection is not None:
                     collection.delete(where={"article_id": article_id})
                 self.catalog.finish_removal(article_id, self.namespace, bump=_GENERATION)
+                self._lexical.changed_here()
         return len(article_ids)
 
     def removing(self) -> frozenset[str]:
@@ -497,7 +510,9 @@ class ArticleIndex:
         self._bump_generation()  # readers that looked the dropped collection up: look again
 
     def _bump_generation(self) -> int:
-        return self.catalog.increment_meta(_GENERATION)
+        generation = self.catalog.increment_meta(_GENERATION)
+        self._lexical.changed_here()
+        return generation
 
     def finish_run(self) -> None:
         """Bring the lexical index up to date and note the time of this ingest."""
@@ -510,21 +525,25 @@ class ArticleIndex:
         return int(self.catalog.get_meta(_GENERATION) or 0)
 
     def lexical(self) -> LexicalIndex:
-        """Return the BM25 index, rebuilt first if it is missing or stale.
+        """Return this worker's BM25 index: fresh after this process's own writes; after
+        other workers' writes, the last good one while a background rebuild runs
+        (`LexicalCopy`: the generation is read at most every `lexical_check_ms`)."""
+        return self._lexical.current()
 
-        One thread at a time: the bot answers in many, and one rebuild serves them all.
-        """
-        with self._lexical_lock:
-            return self._current_lexical()
+    @property
+    def lexical_rebuilds(self) -> int:
+        """How many BM25 indexes this worker has made (built or loaded) so far."""
+        return self._lexical.rebuilds
 
-    def _current_lexical(self) -> LexicalIndex:
-        generation = self.generation()
-        cached = self._lexical_cache
-        if cached is not None and cached[1] == generation:
-            return cached[0]
+    def wait_lexical(self, timeout: float | None = None) -> bool:
+        """Wait for a background BM25 rebuild, if one runs; False if it still runs."""
+        return self._lexical.wait(timeout)
+
+    def _lexical_for(self, generation: int) -> LexicalIndex:
+        """The BM25 index of this catalog generation: the saved one if another process
+        (or an earlier run) saved it, else built from the catalog and saved."""
         loaded = LexicalIndex.load(self.settings.lexical_dir)
         if loaded is not None and loaded[1] == generation:
-            self._lexical_cache = loaded
             return loaded[0]
         keys, texts = [], []
         for stored in self.catalog.all(indexed=True):
@@ -543,7 +562,6 @@ class ArticleIndex:
                     self.settings.lexical_dir,
                     exc.strerror or exc,
                 )
-        self._lexical_cache = (built, generation)
         return built
 
     # --- reading -------------------------------------------------------------------------

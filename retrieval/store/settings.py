@@ -44,6 +44,16 @@ class StoreSettings(OpenAISettings):
             " its lock on the article catalog before giving up with one line."
         ),
     )
+    lexical_check_ms: int = Field(
+        default=1000,
+        ge=0,
+        le=3_600_000,
+        description=(
+            "How often (milliseconds) a worker asks the shared catalog whether another"
+            " worker changed it; its BM25 copy is then rebuilt in the background while"
+            " the old one keeps answering. 0 = on every search."
+        ),
+    )
     chroma_host: str | None = Field(
         default=None,
         validation_alias=alias("CHROMA_HOST"),
