@@ -49,8 +49,13 @@ def ingest(data_dir: Path, corpus: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def assert_consistent(data_dir: Path) -> None:
-    settings = Settings(_env_file=None, data_dir=data_dir, chunk_size=200, chunk_overlap=40)  # type: ignore[call-arg]
+def assert_consistent(data_dir: Path, **stores: object) -> None:
+    """Every article once and indexed, its vectors exactly its chunks and records, no other
+    vector, BM25 = the catalog. stores: where the catalog and Chroma are, if not in
+    `data_dir` (shared mode)."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=data_dir, chunk_size=200, chunk_overlap=40, **stores
+    )
     index = ArticleIndex(settings, must_exist=True)
     stored = index.articles()
     assert len(stored) == N_ARTICLES and all(s.indexed for s in stored)

@@ -217,7 +217,7 @@ class SyncRunner:
         for source in self.store.all():
             owner = source.lease_owner
             if owner and (source.lease_expires or 0) > now and owner_is_dead(owner):
-                self.store.break_lease(source.id, owner)
+                self.store.release(source.id, owner)
 
     def _finish_interrupted(self) -> None:
         """Finish what a killed run left (articles pending, removals started), as ingest

@@ -187,8 +187,9 @@ class SourceStore:
                 ).rowcount
             )
 
-    def break_lease(self, source_id: int, owner: str) -> bool:
-        """Free a lease whose owner is known to be dead (a killed process on this host)."""
+    def release(self, source_id: int, owner: str) -> bool:
+        """Free `owner`'s lease: its own (a stopped run: the source stays due), or a dead
+        holder's (a killed process on this host). False if `owner` did not hold it."""
         with self.catalog.transaction() as conn:
             return bool(
                 conn.execute(
@@ -196,15 +197,6 @@ class SourceStore:
                     " WHERE id = :id AND lease_owner = :owner",
                     {"id": source_id, "owner": owner},
                 ).rowcount
-            )
-
-    def release(self, source_id: int, owner: str) -> None:
-        """Give the lease back (a stopped run: the source stays due)."""
-        with self.catalog.transaction() as conn:
-            conn.execute(
-                "UPDATE sources SET lease_owner = NULL, lease_expires = NULL"
-                " WHERE id = :id AND lease_owner = :owner",
-                {"id": source_id, "owner": owner},
             )
 
     def succeeded(
