@@ -15,6 +15,7 @@ from ingest.sources import load_sources
 from retrieval.search.langchain_retriever import ArticlesRetriever
 from retrieval.search.retriever import HybridRetriever
 from retrieval.search.scoring import QueryTerms
+from retrieval.search.sentence_rank import SentenceConfig
 from retrieval.store.index import ArticleIndex
 from retrieval.store.lexical import ANALYZER, LexicalIndex, analyze
 from retrieval.types import Article, SearchFilters
@@ -131,7 +132,7 @@ def test_retrieve_hands_over_scored_sentences(index: ArticleIndex, mode: str) ->
     retriever = HybridRetriever(index, mode)  # type: ignore[arg-type]
     found = retriever.retrieve("When is the Sallow Street Bridge expected to reopen?")
     assert found.hits == retriever.search("When is the Sallow Street Bridge expected to reopen?")
-    first = {(h.article.id, h.chunk.position) for h in found.hits[:3]}
+    first = {(h.article.id, h.chunk.position) for h in found.hits[: SentenceConfig().passages]}
     assert found.sentences
     assert all((s.hit.article.id, s.hit.chunk.position) in first for s in found.sentences)
     embedded = [s for s in found.sentences if s.cosine is not None]

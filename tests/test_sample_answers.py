@@ -86,14 +86,8 @@ def test_a_question_for_one_item_is_answered_with_it_first(
     ("question", "words"),
     [
         ("Why did the Sallow Street Bridge close?", "corrosion in the steel bearings"),
-        pytest.param(
-            "How did councillors vote on the bridge contract?",
-            "9 to 2",
-            marks=_reading_model(
-                "'how did they vote' asks for a tally; the sentence about "
-                "the two who voted against shares more words"
-            ),
-        ),
+        # The tally sentence doesn't name the bridge; its headline does.
+        ("How did councillors vote on the bridge contract?", "9 to 2"),
         pytest.param(
             "When was the bridge built?",
             "1958",

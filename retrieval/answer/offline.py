@@ -26,7 +26,7 @@ from retrieval.answer.prompts import REFUSAL, defang_markers
 from retrieval.answer.refusal import RefusalModel, evidence_of
 from retrieval.search.question import Question
 from retrieval.search.retriever import Retrieval
-from retrieval.search.scoring import minmax, shared_words, stems
+from retrieval.search.scoring import minmax, recency_boost, shared_words, stems
 from retrieval.search.sentence_rank import UNIT_BONUS, Sentence, SentenceConfig
 from retrieval.types import Answer, Citation, SearchFilters
 
@@ -40,10 +40,11 @@ class OfflineConfig:
     unit_bonus: float = UNIT_BONUS  # for a number followed by what "how many X" counts
     match_weight: float = 6.0  # weight of the sentence's soft coverage of the question
     cosine_weight: float = 3.0  # instead, without token states: weight of its cosine
+    recency_weight: float = 1.0  # for "latest/now" questions: bonus of the newest report
     max_chars: int = 300  # longest answer the composer writes
     max_sentences: int = 2
     typed_sentences: int = 2  # ... when the best names the item asked for (tuned: 1 lost 0.02)
-    second_min_ratio: float = 0.3  # a further sentence needs this share of the best coverage
+    second_min_ratio: float = 0.45  # a further sentence needs this share of the best coverage
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class OfflineComposer(Composer):
         """Quote the best sentences, or say plainly that the articles don't answer."""
         standalone = retrieval.question.text
         refused = Draft(Answer(REFUSAL, (), False, standalone, retrieval=retrieval))
-        candidates = self._candidates(retrieval)
+        candidates = self._candidates(retrieval, filters.prefer_recent)
         if not candidates or not self.refusal.answers(evidence_of(retrieval)):
             return refused
         chosen = self._compose(candidates, retrieval.question)
@@ -95,8 +96,10 @@ class OfflineComposer(Composer):
         )
         return Draft(answer, lead=lead)
 
-    def _candidates(self, retrieval: Retrieval) -> list[_Candidate]:
-        """The embedded sentences scored by words and meaning (by words alone without them)."""
+    def _candidates(self, retrieval: Retrieval, recent: bool = False) -> list[_Candidate]:
+        """The embedded sentences scored by words and meaning (by words alone without them);
+        for a question about the present, newer reports score higher, as their passages do
+        in the retriever (`recency_boost`)."""
         embedded = [s for s in retrieval.sentences if s.cosine is not None]
         if not embedded:
             return [_Candidate(s, s.words) for s in retrieval.sentences]
@@ -109,6 +112,8 @@ class OfflineComposer(Composer):
             )
         )
         config = self.config
+        dated = [s.hit.article.published for s in embedded if s.hit.article.published]
+        newest = max(dated) if recent and dated else None
         found = []
         for s in embedded:
             rank = ranks.get((s.hit.article.id, s.hit.chunk.position), 0.0)
@@ -118,6 +123,8 @@ class OfflineComposer(Composer):
                 + config.type_bonus * s.offers
                 + config.unit_bonus * s.counts
             )
+            if newest is not None:
+                score += config.recency_weight * recency_boost(s.hit.article, newest)
             if s.match is not None:
                 score += config.match_weight * s.match
             else:
@@ -165,8 +172,7 @@ def lead_item(question: Question, sentence: Sentence) -> str | None:
     if not question.labels or sentence.offers <= 0:
         return None
     text = sentence.hit.article.text
-    asked = question.text.lower()
-    fresh = [e for e in sentence.entities if text[e.start : e.end].lower() not in asked]
+    fresh = [e for e in sentence.entities if not question.names(text[e.start : e.end])]
     for label in question.labels:
         named = [e for e in fresh if e.label == label]
         if named:

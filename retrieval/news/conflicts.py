@@ -2,7 +2,7 @@
 
 "How many troops were sent?" — one outlet says about 2,000, another 2,500. Rather than
 silently quoting one, the answer says the sources differ and cites each value, newest
-first. Evidence is the answer's own retrieved passages: from each relevant article, the
+first. Evidence is the answer's own retrieved passages: from each report of its story, the
 sentence that best covers the question (read with the sentence before it, which often
 names the subject) and holds a figure of the asked-for kind (`retrieval/search/figures.py`).
 
@@ -21,12 +21,11 @@ from retrieval.answer.citations import make_citation
 from retrieval.news.datelines import outlet, published_label
 from retrieval.news.syndication import CopyFinder, merged
 from retrieval.search.figures import Asked, asked, pick
-from retrieval.search.scoring import QueryTerms, minmax, sentence_score
+from retrieval.search.scoring import QueryTerms, sentence_score
 from retrieval.search.sentences import sentence_spans
 from retrieval.store.lexical import LexicalIndex
 from retrieval.types import Answer, Article, Citation, Conflict, ConflictValue, Hit
 
-MIN_HIT = 0.5  # an article's best min-max passage score among the answer's, to be evidence
 MIN_COVERAGE = 0.2  # share of the question's IDF mass a claim's sentence (with context) covers
 COVERAGE_RATIO = 0.4  # ... and this share of the best claim's coverage
 CONTEXT_WEIGHT = 0.5  # weight of the words only the sentence before gives (it names the subject)
@@ -67,14 +66,9 @@ def find(
     # "...when the bridge was closed on March 2" must not make that date an answer to
     # "When does the bridge reopen?".
     terms = QueryTerms(QueryTerms.of(question, lexical, function_words=False).weights)
-    relevant = {
-        h.article.id
-        for h, r in zip(hits, minmax([h.score for h in hits]), strict=True)
-        if r >= MIN_HIT
-    }
     claims: dict[str, Claim] = {}
-    for hit in hits:
-        if hit.article.id in relevant and (story is None or story(hit.article)):
+    for hit in hits:  # the story, not a passage score, says which reports are evidence
+        if story is None or story(hit.article):
             claim = _claim(kind, question, terms, hit)
             if claim is not None and _better(claim, claims.get(hit.article.id)):
                 claims[hit.article.id] = claim

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from retrieval.store.lexical import analyze
 
@@ -153,6 +154,16 @@ class Question:
         """True when a named item (a person, a date, an amount...) answers it."""
         return bool(self.labels)
 
+    def names(self, item: str) -> bool:
+        """True when the question already names this item: most of its words are the
+        question's ("the Tarrow Valley Dairies", "Marle Cross Museum of Rural Life" for
+        "Who runs the Museum of Rural Life?"), so it is the subject, not the answer."""
+        words = analyze(item)
+        if not words:
+            return item.lower() in self.text.lower()
+        asked = _stem_set(self.text)
+        return 2 * sum(w in asked for w in words) >= len(words)
+
 
 def read(text: str, known: Known | None = None, meaning: Meaning | None = None) -> Question:
     """Read a question: its kind, the labels that answer it and its time cues.
@@ -173,6 +184,11 @@ def read(text: str, known: Known | None = None, meaning: Meaning | None = None) 
         recent=_RECENT.search(text) is not None,
         timeline=timeline_topic(text.strip()),
     )
+
+
+@lru_cache(maxsize=256)
+def _stem_set(text: str) -> frozenset[str]:
+    return frozenset(analyze(text))
 
 
 def subject_phrase(text: str) -> str | None:

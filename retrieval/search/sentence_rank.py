@@ -31,7 +31,7 @@ from bm25s.stopwords import STOPWORDS_EN
 from retrieval.search import figures
 from retrieval.search.question import Kind, Question, gives_reason
 from retrieval.search.scoring import QueryTerms, minmax, sentence_score, stems
-from retrieval.search.sentences import sentence_spans
+from retrieval.search.sentences import body_start, sentence_spans
 from retrieval.store.embedders import Embedder, TokenStates
 from retrieval.store.entities import Entity
 from retrieval.types import Hit
@@ -46,7 +46,7 @@ UNIT_BONUS = 0.3
 class SentenceConfig:
     """How many sentences are scored and embedded; tuned on the dev set (docs/retrieval.md)."""
 
-    passages: int = 3  # first passages whose sentences are scored (and re-ranked)
+    passages: int = 5  # first passages whose sentences are scored (and re-ranked)
     embedded: int = 8  # best sentences by words that are embedded and compared
     rank_weight: float = 0.5  # weight of the passage's min-max score in the word score
     type_bonus: float = 0.15  # for a sentence holding a new item of the asked-for kind
@@ -92,9 +92,10 @@ def word_scored(
     for hit, rank in zip(top, ranks, strict=True):
         text = hit.article.text
         tagged = (entities or {}).get(hit.article.id, [])
-        for start, end in sentence_spans(text, hit.chunk.start, hit.chunk.end):
+        for first, end in sentence_spans(text, hit.chunk.start, hit.chunk.end):
+            start = body_start(text, first, end)  # a dateline is no part of the story
             sentence = text[start:end]
-            coverage = sentence_score(terms, sentence)
+            coverage = sentence_score(terms, sentence, hit.article.title)
             inside = tuple(e for e in tagged if start <= e.start and e.end <= end)
             offers = offered(question, text, (start, end), inside)
             # "How many hectares...?" is answered by "31 hectares", not by "seven years".
@@ -120,10 +121,9 @@ def offered(
     (an organisation for "who"), else 0. For "why": 1 when the sentence gives a cause."""
     if question.kind is Kind.REASON:
         return 1.0 if gives_reason(text[span[0] : span[1]]) else 0.0
-    asked = question.text.lower()
     best = 0.0
     for entity in entities:
-        if entity.label not in question.labels or text[entity.start : entity.end].lower() in asked:
+        if entity.label not in question.labels or question.names(text[entity.start : entity.end]):
             continue
         best = max(best, 1.0 if entity.label == question.labels[0] else 0.5)
     return best

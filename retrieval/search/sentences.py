@@ -31,6 +31,18 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
+#: A dateline: the city in capitals, perhaps the date and the agency, then a dash
+#: ("LUSSA, Jan. 17 (NPA) — ", "BAGHDAD, Iraq (CNN) -- "). It says where and when the
+#: report was filed, not what happened, so no answer is read from it.
+_DATELINE = re.compile(r"[A-Z][A-Z'.-]+(?: [A-Z][A-Z'.-]+)*(?:,[^\n—–]{1,40}?)?\s+(?:—|–|--)\s+")
+
+
+def body_start(text: str, start: int, end: int) -> int:
+    """Where the sentence `text[start:end]` begins after its dateline, if it opens with one."""
+    found = _DATELINE.match(text, start, end)
+    return found.end() if found is not None and found.end() < end else start
+
+
 def _ends_with_abbreviation(text: str, start: int, stop: int) -> bool:
     words = text[start:stop].split()
     if not words:
