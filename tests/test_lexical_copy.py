@@ -36,15 +36,27 @@ class Catalog:
 
 
 class Builder:
-    """Makes an index whose one document names its generation; can hold one generation's
-    build until released, to look at the copy while a rebuild runs."""
+    """The copy's source: extending makes an index whose one document names the catalog's
+    generation; can hold one generation's extension until released, to look at the copy
+    while one runs."""
 
     def __init__(self, hold: int | None = None, fail: int | None = None) -> None:
         self.hold, self.fail = hold, fail
         self.started, self.release = threading.Event(), threading.Event()
         self.built: list[int] = []
+        self.catalog = Catalog()
 
-    def __call__(self, generation: int) -> LexicalIndex:
+    def generation(self) -> int:
+        return self.catalog.generation()
+
+    def load(self) -> LexicalIndex | None:
+        return None
+
+    def build(self) -> LexicalIndex:
+        return LexicalIndex.build([], [])
+
+    def extend(self, index: LexicalIndex) -> LexicalIndex:
+        generation = self.catalog.value
         if generation == self.hold:
             self.started.set()
             assert self.release.wait(10)
@@ -62,7 +74,8 @@ def generation_of(index: LexicalIndex) -> int:
 def copy_of(
     catalog: Catalog, builder: Builder, clock: FakeClock, check_ms: int = 1000
 ) -> LexicalCopy:
-    return LexicalCopy(catalog.generation, builder, check_ms=check_ms, clock=clock.now)
+    builder.catalog = catalog
+    return LexicalCopy(builder, check_ms=check_ms, merge_share=0.1, merge_min=0, clock=clock.now)
 
 
 def test_the_generation_is_read_at_most_once_per_interval() -> None:
