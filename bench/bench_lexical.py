@@ -1,22 +1,30 @@
-"""BM25 (bm25s) at scale: a full build, save and load, search, and searching while a
-background rebuild runs.
+"""BM25 (bm25s) at scale: a full build, save and load, the delta that makes new articles
+searchable, its ranking against a full rebuild, search, and searching during a merge.
 
     .venv/bin/python bench/bench_lexical.py --sizes 10000 100000
+    prlimit --as=$((12*1024**3)) .venv/bin/python bench/bench_lexical.py --sizes 1000000 --shares
 
 Synthetic, deterministic chunks (seeded): ~230 words each (~1,400 characters, the shipped
 chunk size), drawn from 50,000 made-up words with a Zipf-like frequency, mixed with English
-stop words and figures, so `analyze` does its real work. Each size runs in its own child
-process, so its peak RSS is its own. Per size:
+stop words and figures, so `analyze` does its real work; five to an article. Texts are made
+as the build reads them (a block of 2,000 at a time), as the real build reads the catalog a
+page at a time. Each size runs in its own child process, so its peak RSS is its own:
 
-- build: `LexicalIndex.build` over every chunk (analysis + bm25s indexing: the CPU part of
-  a rebuild; reading the catalog is left out), then save and load (what a worker that
-  finds another's saved copy does instead);
+- build: a base of every chunk (analysis + bm25s indexing: the CPU part of a full rebuild;
+  reading the catalog is left out), then save and load (what a worker that finds another's
+  saved base does instead);
+- delta: 1 and 100 new articles made searchable by remaking the delta over them
+  (`LexicalIndex.extended`: what each own write, and each extension after another worker's
+  write, costs) instead of a full rebuild;
+- ranking (`--shares`, default 1%, 5%, 10%): a base of the other articles plus a delta over
+  that share, against a full rebuild of all of them: mean top-10 overlap of 200 four-word
+  queries, raw and counting hits that tie the full rebuild's 10th score (synthetic chunks
+  tie often), the time to remake that delta and the search p50 with it;
 - search: median and p95 of 200 four-word queries (`lexical()` + `search`, k=50), idle;
-- during a background rebuild: the real `LexicalCopy` (check interval 0) holding the
-  index, the generation moved as another worker would; the same queries are asked in a
-  loop until the rebuild has swapped in: the median and p95 of `lexical()` alone and of
-  `lexical()` + `search`. Before this change, the call that noticed the change waited for
-  the whole build.
+- during a background merge: the real `LexicalCopy` (check interval 0, merge at 10%)
+  holding the index; another worker stores 11% more articles: the copy extends, passes the
+  share and builds a new base in the background; the same queries are asked in a loop
+  until it is built: the median and p95 of `lexical()` alone and of `lexical()` + `search`.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,19 +166,15 @@ def agreement(base: LexicalIndex, full: LexicalIndex, queries: list[str]) -> tup
     return float(np.mean(raw)), float(np.mean(tied))
 
 
-def timed(work: Callable[[], LexicalIndex]) -> tuple[LexicalIndex, float]:
-    began = time.perf_counter()
-    made = work()
-    return made, time.perf_counter() - began
-
-
-def one(size: int, shares: list[float]) -> dict[str, Any]:
+def one(size: int, shares: list[float], merge: bool) -> dict[str, Any]:
     corpus = Corpus()
     queries = corpus.queries(200)
     result: dict[str, Any] = {"chunks": size}
     source = Source(corpus, size)
 
-    full, result["build_s"] = timed(source.build)
+    began = time.perf_counter()
+    full = source.build()
+    result["build_s"] = time.perf_counter() - began
     with tempfile.TemporaryDirectory() as scratch:
         began = time.perf_counter()
         full.save(Path(scratch) / "lexical", 1)
@@ -179,11 +183,21 @@ def one(size: int, shares: list[float]) -> dict[str, Any]:
         LexicalIndex.load(Path(scratch) / "lexical")
         result["load_s"] = time.perf_counter() - began
 
+    searched = []
+    for query in queries:
+        began = time.perf_counter()
+        full.search(query, 50)
+        searched.append(time.perf_counter() - began)
+    result["idle_search_p50_ms"] = ms(searched, 0.5)
+    result["idle_search_p95_ms"] = ms(searched, 0.95)
+
     # New articles made searchable: the delta remade over them (what an own write, or an
     # extension after another worker's, costs), against a full rebuild (build_s).
     for count in (1, 100):
         source.store(count)
-        extended, result[f"delta_{count}_s"] = timed(lambda: source.extend(full))
+        began = time.perf_counter()
+        extended = source.extend(full)
+        result[f"delta_{count}_s"] = time.perf_counter() - began
         assert extended.delta is not None and len(extended.delta) == count * CHUNKS_PER_ARTICLE
         source.live = {a: s for a, s in source.live.items() if s < -(-size // CHUNKS_PER_ARTICLE)}
         source.stored.clear()
@@ -201,6 +215,10 @@ def one(size: int, shares: list[float]) -> dict[str, Any]:
         extended = part.extend(base)
         seconds = time.perf_counter() - began
         raw, tied = agreement(extended, full, queries)
+        part.store(1)  # one more article beside that delta: what each write then waits
+        began = time.perf_counter()
+        part.extend(extended)
+        plus_one = time.perf_counter() - began
         searched = []
         for query in queries:
             began = time.perf_counter()
@@ -209,24 +227,25 @@ def one(size: int, shares: list[float]) -> dict[str, Any]:
         result["agreement"][str(share)] = {
             "delta_chunks": extended.delta_chunks,
             "delta_s": seconds,
+            "delta_plus_one_s": plus_one,
             "top10_overlap": raw,
             "top10_overlap_ties": tied,
             "search_p50_ms": ms(searched, 0.5),
         }
         del base, extended
 
+    result["peak_rss_mb"] = peak_mb()
+    if not merge:
+        return result
+    del full  # a worker holds one index, two while a merge runs
     copy = LexicalCopy(source, check_ms=0, merge_share=0.1, merge_min=0, clock=time.monotonic)
     copy.current()  # the first build, waited for
-    idle_current, idle_search = [], []
-    for query in queries:
+    idle_current = []
+    for _ in queries:
         began = time.perf_counter()
-        index = copy.current()
+        copy.current()
         idle_current.append(time.perf_counter() - began)
-        index.search(query, 50)
-        idle_search.append(time.perf_counter() - began)
     result["idle_current_p50_ms"] = ms(idle_current, 0.5)
-    result["idle_search_p50_ms"] = ms(idle_search, 0.5)
-    result["idle_search_p95_ms"] = ms(idle_search, 0.95)
 
     # Another worker stores 11% of the articles: the copy extends (background), passes the
     # share and merges in the background; queries are asked until the merged base is in.
@@ -264,36 +283,48 @@ def main() -> None:
         default=[0.01, 0.05, 0.1],
         help="delta shares whose ranking is compared with a full rebuild (none: skip)",
     )
+    ap.add_argument(
+        "--no-merge",
+        dest="merge",
+        action="store_false",
+        help="skip the background merge (two more full builds)",
+    )
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.shares)))
+        print(json.dumps(one(args.one, args.shares, args.merge)))
         return
     for size in args.sizes:
         done = subprocess.run(
-            [sys.executable, __file__, "--one", str(size), "--shares", *map(str, args.shares)],
+            [sys.executable, __file__, "--one", str(size), "--shares", *map(str, args.shares)]
+            + ([] if args.merge else ["--no-merge"]),
             capture_output=True,
             text=True,
             check=True,
         )
         r = json.loads(done.stdout)
-        print(
+        line = (
             f"{r['chunks']:>9,} chunks: build {r['build_s']:.1f} s"
             f" ({r['build_s'] / r['chunks'] * 1e6:.0f} µs/chunk), save {r['save_s']:.2f} s,"
             f" load {r['load_s']:.2f} s; search p50/p95 {r['idle_search_p50_ms']:.2f}/"
-            f"{r['idle_search_p95_ms']:.2f} ms (lexical() {r['idle_current_p50_ms'] * 1000:.0f}"
-            f" µs); 1 new article searchable in {r['delta_1_s'] * 1000:.0f} ms, 100 in"
-            f" {r['delta_100_s'] * 1000:.0f} ms (delta); during a {r['background_merge_s']:.1f} s"
-            f" background merge ({r['queries_during_merge']} queries): lexical() p50/p95"
-            f" {r['busy_current_p50_ms'] * 1000:.0f}/{r['busy_current_p95_ms'] * 1000:.0f} µs,"
-            f" lexical()+search p50/p95 {r['busy_search_p50_ms']:.2f}/"
-            f"{r['busy_search_p95_ms']:.2f} ms; peak RSS {r['peak_rss_mb']:.0f} MB",
-            flush=True,
+            f"{r['idle_search_p95_ms']:.2f} ms; 1 new article searchable in"
+            f" {r['delta_1_s'] * 1000:.0f} ms, 100 in {r['delta_100_s'] * 1000:.0f} ms (delta)"
         )
+        if "background_merge_s" in r:
+            line += (
+                f"; lexical() {r['idle_current_p50_ms'] * 1000:.0f} µs; during a"
+                f" {r['background_merge_s']:.1f} s background merge"
+                f" ({r['queries_during_merge']} queries): lexical() p50/p95"
+                f" {r['busy_current_p50_ms'] * 1000:.0f}/{r['busy_current_p95_ms'] * 1000:.0f}"
+                f" µs, lexical()+search p50/p95 {r['busy_search_p50_ms']:.2f}/"
+                f"{r['busy_search_p95_ms']:.2f} ms"
+            )
+        print(f"{line}; peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
         for share, a in r["agreement"].items():
             print(
-                f"    delta {float(share):.0%} ({a['delta_chunks']:,} chunks): remade in"
-                f" {a['delta_s']:.2f} s; top-10 overlap with a full rebuild"
+                f"    delta {float(share):.0%} ({a['delta_chunks']:,} chunks): made in"
+                f" {a['delta_s']:.2f} s, remade with 1 more article in"
+                f" {a['delta_plus_one_s']:.2f} s; top-10 overlap with a full rebuild"
                 f" {a['top10_overlap']:.3f} ({a['top10_overlap_ties']:.3f} counting ties);"
                 f" search p50 {a['search_p50_ms']:.2f} ms",
                 flush=True,
