@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import bm25s
@@ -159,18 +159,26 @@ class LexicalIndex:
         )
         self.hidden = frozenset(hidden)
         self._kept: np.ndarray | None = None  # base weights: 0 for hidden chunks
-        base_keys = base.keys
-        if self.hidden:
-            self._kept = np.array(
-                [0.0 if key[0] in self.hidden else 1.0 for key in base_keys], dtype=np.float32
-            )
-            base_keys = [key for key in base_keys if key[0] not in self.hidden]
-        #: The live chunk keys, base then delta: what a search mask is aligned with.
-        self.keys = base_keys + delta_keys
-        self._live_base = len(base_keys)
+        self._hidden_chunks: np.ndarray | None = None  # the same, as True for hidden ones
+        hidden_chunks = base.chunks_of(self.hidden)
+        if hidden_chunks.size:
+            self._hidden_chunks = np.zeros(len(base), dtype=bool)
+            self._hidden_chunks[hidden_chunks] = True
+            self._kept = (~self._hidden_chunks).astype(np.float32)
+        self._live_base = len(base) - int(hidden_chunks.size)
+        self._delta_keys = delta_keys
+
+    @cached_property
+    def keys(self) -> list[ChunkKey]:
+        """The live chunk keys, base then delta: what a search mask is aligned with (made on
+        first use: O(corpus), and most indexes are searched without a mask)."""
+        if self._kept is None:
+            return self.base.keys + self._delta_keys
+        kept = np.flatnonzero(self._kept).tolist()
+        return [self.base.keys[i] for i in kept] + self._delta_keys
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return self._live_base + len(self._delta_keys)
 
     @classmethod
     def build(
@@ -194,10 +202,6 @@ class LexicalIndex:
         """Chunks in the delta plus base chunks hidden: what a merge would clean up."""
         hidden = 0 if self._kept is None else len(self.base) - self._live_base
         return (0 if self.delta is None else len(self.delta)) + hidden
-
-    def delta_share(self) -> float:
-        """`delta_chunks` as a share of the base's chunks."""
-        return self.delta_chunks / max(len(self.base), 1)
 
     def extended(self, live: Mapping[str, int], read: ReadChunks) -> LexicalIndex:
         """The index of a catalog whose indexed articles are `live` (id → stored_seq): this
@@ -244,7 +248,7 @@ class LexicalIndex:
         base, delta = self.base, self.delta
         base_scores = np.zeros(len(base), dtype=np.float32)
         delta_scores = np.zeros(0 if delta is None else len(delta), dtype=np.float32)
-        live = len(self.keys)
+        live = len(self)
         for stem, count in Counter(stems).items():
             df = self.document_frequency(stem)
             if df == 0:
@@ -274,13 +278,13 @@ class LexicalIndex:
         A stem no chunk has gets the highest possible IDF: a question about something the
         articles never mention must not look well covered by what they do mention.
         """
-        return _idf(self.document_frequency(stem), len(self.keys))
+        return _idf(self.document_frequency(stem), len(self))
 
     def document_frequency(self, stem: str) -> int:
         """How many live chunks hold the stem (hidden base chunks left out)."""
         found = self.base.frequency(stem)
-        if found and self._kept is not None:
-            found -= self.base.frequency_among(stem, self._kept == 0)
+        if found and self._hidden_chunks is not None:
+            found -= self.base.frequency_among(stem, self._hidden_chunks)
         if self.delta is not None:
             found += self.delta.frequency(stem)
         return found

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import cached_property
 
 import bm25s
 import numpy as np
@@ -70,6 +72,21 @@ class Segment:
     @property
     def average_length(self) -> float:
         return self.tokens / len(self.keys) if self.keys else 0.0
+
+    def chunks_of(self, articles: AbstractSet[str]) -> np.ndarray:
+        """The document numbers of these articles' chunks."""
+        if not articles:
+            return np.zeros(0, dtype=np.int64)
+        found = [self._by_article[a] for a in articles if a in self._by_article]
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+    @cached_property
+    def _by_article(self) -> dict[str, np.ndarray]:
+        """Each article's document numbers (made once per segment, on first use)."""
+        found: dict[str, list[int]] = {}
+        for number, (article, _) in enumerate(self.keys):
+            found.setdefault(article, []).append(number)
+        return {a: np.array(numbers, dtype=np.int64) for a, numbers in found.items()}
 
     def statistics(self) -> Statistics:
         """This segment's own statistics: what its scores were made with, as a base."""
