@@ -130,27 +130,14 @@ class Segment:
         column: np.ndarray = scores["indices"][indptr[token] : indptr[token + 1]]
         return column
 
-    def term_scores(self, stem: str) -> np.ndarray:
-        """Every document's bm25s score for this one stem (zeros if none holds it)."""
+    def term_scores(self, stem: str, weights: np.ndarray | None = None) -> np.ndarray:
+        """Every document's bm25s score for this one stem, times `weights` (bm25s's
+        `weight_mask`: 0 leaves a document out); zeros if none holds it."""
         token = None if self.retriever is None else self.retriever.vocab_dict.get(stem)
         if token is None or self.retriever is None:
             return np.zeros(len(self.keys), dtype=np.float32)
-        scores: np.ndarray = self.retriever.get_scores_from_ids([token])
+        scores: np.ndarray = self.retriever.get_scores_from_ids([token], weight_mask=weights)
         return scores
-
-    def top(self, stems: Sequence[str], k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        """Up to k (document, score) pairs with a positive score, best first."""
-        if self.retriever is None or k <= 0:
-            return []
-        vocabulary = self.retriever.vocab_dict
-        known = [s for s in stems if s in vocabulary]
-        if not known:
-            return []
-        # n_threads=0 scores in this thread; any other value starts a thread pool per call.
-        docs, scores = self.retriever.retrieve(
-            [known], k=min(k, len(self.keys)), show_progress=False, n_threads=0, weight_mask=mask
-        )
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
 def _score_beside(
