@@ -281,3 +281,23 @@ def test_a_saved_base_of_an_older_format_is_rebuilt(settings: Settings, tmp_path
         assert found(index, "pier committee") == {article(0).id}
         assert index.lexical_full_builds == 1
     assert LexicalIndex.load(settings.lexical_dir) is not None
+
+
+def test_the_catalog_pages_indexed_articles_with_the_seq_read_with_their_text(
+    settings: Settings,
+) -> None:
+    with ArticleIndex(settings, HashEmbedder()) as index:
+        for n in range(5):
+            stored(index, n)
+        index.remove(article(3).id)
+        index.catalog.put_pending(article(9), CHUNKER.split(article(9)))  # not indexed yet
+        pages = list(index.catalog.indexed_pages(page=2))
+        assert [len(page) for page in pages] == [2, 2]
+        seqs = [seq for page in pages for seq, _ in page]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 4
+        listed = {a.id: seq for page in pages for seq, a in page}
+        assert listed == index.catalog.indexed_seqs()
+        assert set(listed) == {article(n).id for n in (0, 1, 2, 4)}
+        wanted = [article(1).id, article(3).id, article(9).id]
+        asked = [a.id for page in index.catalog.indexed_pages(wanted, page=1) for _, a in page]
+        assert asked == [article(1).id]  # removed and pending ones are not indexed
