@@ -143,8 +143,9 @@ class LexicalIndex:
         hidden: AbstractSet[str] = frozenset(),
     ) -> None:
         self.base = base
-        #: The base's articles: id → the stored_seq it was indexed at.
-        self.articles = dict(articles or {})
+        #: The base's articles: id → the stored_seq it was indexed at (shared, not copied,
+        #: by the indexes extended from it: never changed).
+        self.articles: Mapping[str, int] = {} if articles is None else articles
         self._delta_articles = dict(delta or {})
         ordered = sorted(self._delta_articles.items(), key=lambda item: item[1].seq)
         delta_keys = [key for _, entry in ordered for key in entry.keys]
