@@ -546,7 +546,7 @@ class ArticleIndex:
         return self._lexical.full_builds
 
     def wait_lexical(self, timeout: float | None = None) -> bool:
-        """Wait for a background BM25 rebuild, if one runs; False if it still runs."""
+        """Wait for a background BM25 update or merge, if one runs; False if one still runs."""
         return self._lexical.wait(timeout)
 
     # --- reading -------------------------------------------------------------------------
