@@ -192,16 +192,14 @@ class MemIndex:
         chunks: list[Chunk],
         vecs: np.ndarray,
         embedder: CachedEmbedder,
+        delta: float = 0.0,
     ) -> None:
         self.embedder = embedder
         self.catalog = _Catalog(articles, chunks)
         self.entities = _Entities(articles)
         self.stories = _stories(articles, self.entities)
         self._collection = _Collection(chunks, vecs)
-        keys = [(c.article_id, c.position) for c in chunks]
-        self._lexical = LexicalIndex.build(
-            keys, [embedding_text(articles[c.article_id], c) for c in chunks]
-        )
+        self._lexical = _lexical(articles, chunks, delta)
 
     def collection(self) -> _Collection:
         return self._collection
@@ -225,6 +223,33 @@ class MemIndex:
         return frozenset()  # nothing is being removed from an in-memory split
 
 
+def _lexical(articles: dict[str, Article], chunks: list[Chunk], delta: float) -> LexicalIndex:
+    """The BM25 index of these chunks: one base, or (`delta` > 0) a base of the first
+    articles plus a delta segment over the last `delta` share of them, as a worker holds
+    it between merges."""
+    seqs = {article_id: seq for seq, article_id in enumerate(articles)}
+    in_base = set(list(articles)[: round(len(articles) * (1 - delta))])
+    base = [c for c in chunks if c.article_id in in_base]
+    index = LexicalIndex.build(
+        [(c.article_id, c.position) for c in base],
+        [embedding_text(articles[c.article_id], c) for c in base],
+        {a: seqs[a] for a in in_base},
+    )
+    if len(in_base) == len(articles):
+        return index
+
+    def read(ids: Sequence[str]) -> list[tuple[str, int, list[tuple[int, str]]]]:
+        wanted = set(ids)
+        found: dict[str, list[tuple[int, str]]] = {}
+        for c in chunks:
+            if c.article_id in wanted:
+                text = embedding_text(articles[c.article_id], c)
+                found.setdefault(c.article_id, []).append((c.position, text))
+        return [(a, seqs[a], found[a]) for a in found]
+
+    return index.extended(seqs, read)
+
+
 AnswererFactory = Callable[[HybridRetriever], Answerer]
 
 
@@ -240,7 +265,10 @@ class Split:
 class Harness:
     """The dev set, chunked and embedded once, split by seed on demand."""
 
-    def __init__(self, settings: Settings | None = None, name: str = "dev") -> None:
+    def __init__(
+        self, settings: Settings | None = None, name: str = "dev", delta: float = 0.0
+    ) -> None:
+        self.delta = delta  # the BM25 index's share in a delta segment (`_lexical`)
         self.settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
         articles, questions, stories = SETS[name]
         self.articles = [a for path in articles for a in load_any_articles(path, self.settings)]
@@ -262,7 +290,9 @@ class Harness:
             held = hold_out(ids, out_of_corpus, seed, self.stories)
             kept = {a.id: a for a in self.articles if a.id not in held}
             rows = [i for i, c in enumerate(self.chunks) if c.article_id in kept]
-            index = MemIndex(kept, [self.chunks[i] for i in rows], self.vecs[rows], self.embedder)
+            index = MemIndex(
+                kept, [self.chunks[i] for i in rows], self.vecs[rows], self.embedder, self.delta
+            )
             picked = [(q, group_of(q, held)) for q in self.questions]
             self._splits[seed] = Split(seed, index, picked)
         return self._splits[seed]
@@ -328,8 +358,14 @@ def main() -> None:
     ap.add_argument("--set", default="dev", choices=sorted(SETS), help="question set")
     ap.add_argument("--json", action="store_true", help="print one JSON object per run")
     ap.add_argument("--misses", action="store_true", help="print every wrong answer")
+    ap.add_argument(
+        "--delta",
+        type=float,
+        default=0.0,
+        help="share of the articles in the BM25 index's delta segment (0: one base)",
+    )
     args = ap.parse_args()
-    harness = Harness(name=args.set)
+    harness = Harness(name=args.set, delta=args.delta)
     for seed in args.seeds:
         for mode in args.modes:
             results = harness.run(seed, mode)

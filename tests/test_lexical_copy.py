@@ -36,15 +36,27 @@ class Catalog:
 
 
 class Builder:
-    """Makes an index whose one document names its generation; can hold one generation's
-    build until released, to look at the copy while a rebuild runs."""
+    """The copy's source: extending makes an index whose one document names the catalog's
+    generation; can hold one generation's extension until released, to look at the copy
+    while one runs."""
 
     def __init__(self, hold: int | None = None, fail: int | None = None) -> None:
         self.hold, self.fail = hold, fail
         self.started, self.release = threading.Event(), threading.Event()
         self.built: list[int] = []
+        self.catalog = Catalog()
 
-    def __call__(self, generation: int) -> LexicalIndex:
+    def generation(self) -> int:
+        return self.catalog.generation()
+
+    def load(self) -> LexicalIndex | None:
+        return None
+
+    def build(self) -> LexicalIndex:
+        return LexicalIndex.build([], [])
+
+    def extend(self, index: LexicalIndex) -> LexicalIndex:
+        generation = self.catalog.value
         if generation == self.hold:
             self.started.set()
             assert self.release.wait(10)
@@ -62,7 +74,8 @@ def generation_of(index: LexicalIndex) -> int:
 def copy_of(
     catalog: Catalog, builder: Builder, clock: FakeClock, check_ms: int = 1000
 ) -> LexicalCopy:
-    return LexicalCopy(catalog.generation, builder, check_ms=check_ms, clock=clock.now)
+    builder.catalog = catalog
+    return LexicalCopy(builder, check_ms=check_ms, merge_share=0.1, merge_min=0, clock=clock.now)
 
 
 def test_the_generation_is_read_at_most_once_per_interval() -> None:
@@ -252,3 +265,63 @@ def test_own_writes_are_searched_at_once(
     assert article(5).id in ids_found(a, "harbour berth")  # clock not moved, no waiting
     a.remove(article(5).id)
     assert article(5).id not in ids_found(a, "harbour berth")
+
+
+class Growing:
+    """A catalog of one-chunk articles that writes add to; its base builds can be held
+    until released, to look at the copy while a merge runs."""
+
+    def __init__(self, articles: int) -> None:
+        self.live = {f"n{i}": i for i in range(articles)}
+        self.value = 1
+        self.hold = False
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def generation(self) -> int:
+        return self.value
+
+    def store(self) -> None:
+        self.live[f"n{len(self.live)}"] = len(self.live)
+        self.value += 1
+
+    def load(self) -> LexicalIndex | None:
+        return None
+
+    def build(self) -> LexicalIndex:
+        live = dict(self.live)  # what the build reads, before it takes its time
+        if self.hold:
+            self.started.set()
+            assert self.release.wait(10)
+        return LexicalIndex.build([(a, 0) for a in live], [f"quay notice {a}" for a in live], live)
+
+    def extend(self, index: LexicalIndex) -> LexicalIndex:
+        return index.extended(
+            dict(self.live), lambda ids: [(a, self.live[a], [(0, f"quay notice {a}")]) for a in ids]
+        )
+
+
+def test_a_merge_builds_beside_the_answering_index_and_own_writes_do_not_wait() -> None:
+    source = Growing(articles=4)
+    copy = LexicalCopy(source, check_ms=1000, merge_share=0.5, merge_min=0, clock=FakeClock().now)
+    assert len(copy.current()) == 4 and copy.full_builds == 1
+    source.hold = True
+    for _ in range(2):
+        source.store()
+        copy.changed_here()
+        copy.current()  # 2 chunks in the delta: within half of the base
+    assert not source.started.is_set()
+    source.store()
+    copy.changed_here()
+    assert len(copy.current()) == 7  # past half: a merge starts in the background
+    assert source.started.wait(10)
+    source.store()  # written while the merge builds
+    copy.changed_here()
+    during = copy.current()  # extended at once: no waiting for the merge
+    assert {key[0] for key, _ in during.search("quay notice", 20)} == set(source.live)
+    assert copy.full_builds == 1 and during.delta_chunks == 4
+    source.release.set()
+    assert copy.wait(10)
+    merged = copy.current()
+    assert copy.full_builds == 2
+    assert len(merged.base) == 7 and merged.delta_chunks == 1  # the 8th: stored meanwhile
+    assert {key[0] for key, _ in merged.search("quay notice", 20)} == set(source.live)

@@ -233,6 +233,40 @@ class Catalog:
         )
         return [_stored(row) for row in rows]
 
+    def indexed_seqs(self) -> dict[str, int]:
+        """{id: stored_seq} of the indexed, live articles: what a BM25 copy compares its
+        articles with to find those added, re-stored and removed since (ids only, no text:
+        ~one row scan, no reading of articles)."""
+        rows = self.query(f"SELECT id, stored_seq FROM articles a WHERE indexed = 1 AND {_LIVE}")
+        return {str(i): int(s) for i, s in rows}
+
+    def indexed_pages(
+        self, article_ids: Sequence[str] | None = None, page: int = 500
+    ) -> Iterator[list[tuple[int, Article]]]:
+        """The indexed, live articles (all of them, or these), with their stored_seq read
+        in the same row as their text, a page at a time (a build never holds every text)."""
+        if article_ids is not None:
+            for first in range(0, len(article_ids), page):
+                rows = self.query(
+                    f"SELECT {_ARTICLE_COLUMNS}, content_hash, indexed, 0, stored_seq"
+                    f" FROM articles a WHERE id IN :ids AND indexed = 1 AND {_LIVE}",
+                    {"ids": list(article_ids[first : first + page])},
+                )
+                yield [(int(r[12]), _stored(r).article) for r in rows]
+            return
+        after = -1
+        while True:
+            rows = self.query(
+                f"SELECT {_ARTICLE_COLUMNS}, content_hash, indexed, 0, stored_seq"
+                f" FROM articles a WHERE stored_seq > :after AND indexed = 1 AND {_LIVE}"
+                " ORDER BY stored_seq LIMIT :page",
+                {"after": after, "page": page},
+            )
+            if not rows:
+                return
+            yield [(int(r[12]), _stored(r).article) for r in rows]
+            after = int(rows[-1][12])
+
     def chunks(self, article_id: str) -> list[tuple[int, int, int]]:
         """Return (position, start, end) of an article's chunks, in order."""
         spans = self.spans([article_id]).get(article_id, {})

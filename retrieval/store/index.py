@@ -48,6 +48,7 @@ from retrieval.store.entity_store import EntityStore, Names
 from retrieval.store.fs import is_writable
 from retrieval.store.lexical import LexicalIndex
 from retrieval.store.lexical_copy import LexicalCopy
+from retrieval.store.lexical_source import CatalogSource
 from retrieval.store.owners import new_owner
 from retrieval.store.settings import StoreSettings
 from retrieval.store.stories import StoryStore
@@ -176,9 +177,12 @@ class ArticleIndex:
         self._owns_embedder = embedder is None  # made here from settings: closed here
         #: This worker's BM25 copy: `clock` times its checks of the shared generation.
         self._lexical = LexicalCopy(
-            self.generation,
-            self._lexical_for,
+            CatalogSource(
+                self.catalog, settings, self.generation, embedding_text, read_only=self.read_only
+            ),
             check_ms=settings.lexical_check_ms,
+            merge_share=settings.lexical_merge_share,
+            merge_min=settings.lexical_merge_min,
             clock=clock,
         )
         # (generation, collection, its vector count): both cost Chroma several ms to look
@@ -525,44 +529,25 @@ class ArticleIndex:
         return int(self.catalog.get_meta(_GENERATION) or 0)
 
     def lexical(self) -> LexicalIndex:
-        """Return this worker's BM25 index: fresh after this process's own writes; after
-        other workers' writes, the last good one while a background rebuild runs
-        (`LexicalCopy`: the generation is read at most every `lexical_check_ms`)."""
+        """Return this worker's BM25 index: fresh after this process's own writes (a delta
+        remade, not a rebuild); after other workers' writes, the last good one while a
+        background thread extends it (`LexicalCopy`: the generation is read at most every
+        `lexical_check_ms`)."""
         return self._lexical.current()
 
     @property
     def lexical_rebuilds(self) -> int:
-        """How many BM25 indexes this worker has made (built or loaded) so far."""
+        """How many BM25 indexes this worker has swapped in (loaded, extended, merged)."""
         return self._lexical.rebuilds
 
-    def wait_lexical(self, timeout: float | None = None) -> bool:
-        """Wait for a background BM25 rebuild, if one runs; False if it still runs."""
-        return self._lexical.wait(timeout)
+    @property
+    def lexical_full_builds(self) -> int:
+        """How many BM25 bases this worker has built from the whole catalog."""
+        return self._lexical.full_builds
 
-    def _lexical_for(self, generation: int) -> LexicalIndex:
-        """The BM25 index of this catalog generation: the saved one if another process
-        (or an earlier run) saved it, else built from the catalog and saved."""
-        loaded = LexicalIndex.load(self.settings.lexical_dir)
-        if loaded is not None and loaded[1] == generation:
-            return loaded[0]
-        keys, texts = [], []
-        for stored in self.catalog.all(indexed=True):
-            article = stored.article
-            for position, start, end in self.catalog.chunks(article.id):
-                chunk = Chunk(article.id, position, start, end, article.text[start:end])
-                keys.append((article.id, position))
-                texts.append(embedding_text(article, chunk))
-        built = LexicalIndex.build(keys, texts)
-        if not self.read_only:
-            try:
-                built.save(self.settings.lexical_dir, generation)
-            except OSError as exc:  # a full disk: answer all the same, rebuild next time
-                log.warning(
-                    "could not save the BM25 index in %s (%s): answering without saving it",
-                    self.settings.lexical_dir,
-                    exc.strerror or exc,
-                )
-        return built
+    def wait_lexical(self, timeout: float | None = None) -> bool:
+        """Wait for a background BM25 update or merge, if one runs; False if one still runs."""
+        return self._lexical.wait(timeout)
 
     # --- reading -------------------------------------------------------------------------
     def articles(self) -> list[StoredArticle]:

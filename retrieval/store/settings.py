@@ -54,6 +54,25 @@ class StoreSettings(OpenAISettings):
             " the old one keeps answering. 0 = on every search."
         ),
     )
+    lexical_merge_share: float = Field(
+        default=0.1,
+        gt=0,
+        le=10,
+        description=(
+            "A worker's BM25 copy is a saved base plus a delta of the articles stored since,"
+            " remade at each change; when the delta (plus the base's removed or replaced"
+            " chunks) passes this share of the base, a new base is built in the background."
+        ),
+    )
+    lexical_merge_min: int = Field(
+        default=5000,
+        ge=0,
+        le=10_000_000,
+        description=(
+            "Chunks the BM25 delta may hold whatever its share (a small corpus is not"
+            " rebuilt for every few articles): a delta of 5,000 chunks is remade in ~0.5 s."
+        ),
+    )
     chroma_host: str | None = Field(
         default=None,
         validation_alias=alias("CHROMA_HOST"),
