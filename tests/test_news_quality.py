@@ -2,8 +2,8 @@
 answers on the news dev set (or the real article) fails here, not in a user's chat.
 
 The floors sit just under what the offline answerer reaches today (docs/retrieval.md:
-news tune 0.712 containment, 0.084 false refusals, 0.841 out-of-corpus refused; news test
-0.627, 0.082, 0.882; the real article, everything indexed, 0.575). Raise them with the
+news tune 0.736 containment, 0.088 false refusals, 0.825 out-of-corpus refused; news test
+0.654, 0.073, 0.882; the real article, everything indexed, 0.600). Raise them with the
 numbers.
 """
 
@@ -38,8 +38,8 @@ def _eval(tmp_path: Path, *args: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("questions", "containment", "false_refusals", "out_of_corpus"),
     [
-        ("questions-tune.jsonl", 0.69, 0.10, 0.82),
-        ("questions-test.jsonl", 0.60, 0.10, 0.85),
+        ("questions-tune.jsonl", 0.72, 0.10, 0.80),
+        ("questions-test.jsonl", 0.63, 0.09, 0.85),
     ],
 )
 def test_news_dev_set_answers_stay_above_their_floors(
@@ -77,5 +77,5 @@ def test_the_real_article_s_answers_stay_above_their_floor(tmp_path: Path) -> No
         "--out-of-corpus",
         "0",
     )
-    assert found["answer_containment"] >= 0.55, found
+    assert found["answer_containment"] >= 0.58, found
     assert found["false_refusal_rate"] <= 0.20, found
