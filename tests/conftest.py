@@ -51,7 +51,13 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
 
 
 #: The bot's shared state in the catalog (conversation memory, leases, rate limits).
-BOT_STATE_TABLES = ("conversation_turns", "chat_turn_leases", "question_log", "telegram_sends")
+BOT_STATE_TABLES = (
+    "conversation_turns",
+    "chat_turn_leases",
+    "question_log",
+    "telegram_sends",
+    "group_sends",
+)
 
 
 @pytest.fixture(autouse=True)

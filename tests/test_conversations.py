@@ -167,6 +167,30 @@ def test_the_send_budget_is_per_second_across_processes(opened: Callable[[], Cat
     assert a.catalog.query("SELECT COUNT(*) FROM telegram_sends") == [(0,)]
 
 
+def test_a_group_budget_is_a_sliding_minute_across_processes(
+    opened: Callable[[], Catalog],
+) -> None:
+    clock = Clock()
+    a, b = RateLimits(opened(), clock), RateLimits(opened(), clock)
+    assert [a.take_group_send("-100", 3), b.take_group_send("-100", 3)] == [0.0, 0.0]
+    clock.now += 30
+    assert a.take_group_send("-100", 3) == 0.0
+    assert b.take_group_send("-100", 3) == pytest.approx(30)  # until the first leaves
+    assert a.take_group_send("-200", 3) == 0.0  # another group counts alone
+    clock.now += 30  # a minute after the first two: two more, not three
+    assert [b.take_group_send("-100", 3), a.take_group_send("-100", 3)] == [0.0, 0.0]
+    assert b.take_group_send("-100", 3) == pytest.approx(30)
+    clock.now += 60
+    a.prune()
+    assert a.catalog.query("SELECT COUNT(*) FROM group_sends") == [(0,)]
+
+
+def test_racing_group_sends_are_counted_once_each(opened: Callable[[], Catalog]) -> None:
+    limits = [RateLimits(opened()) for _ in range(8)]  # the database's clock
+    taken = race(8, lambda n: limits[n].take_group_send("-100", 5))
+    assert taken.count(0.0) == 5
+
+
 def test_imported_turns_are_imported_once(opened: Callable[[], Catalog]) -> None:
     clock = Clock()
     store, other = memory(opened(), clock), memory(opened(), clock)

@@ -8,10 +8,13 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import pytest
 from alembic import command as alembic
 from alembic.script import ScriptDirectory
 
+from retrieval.store.catalog import Catalog
 from retrieval.store.database import Database, Location
+from retrieval.store.limits import RateLimits
 from retrieval.store.schema import HEAD, _config
 from tests.fakes.harness import articlebot_command
 
@@ -184,6 +187,38 @@ def test_a_catalog_from_before_alembic_is_stamped_and_carried_on(tmp_path: Path)
         assert conn.execute("SELECT value FROM meta WHERE key = 'stored_seq'").fetchone() == ("2",)
         assert conn.execute("SELECT topic, cursor FROM follows").fetchall() == [("x", 1)]
     conn.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_catalog_at_0008_gains_the_group_sends_and_keeps_the_bot_state(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Revision 0009 adds `group_sends`; the bot's memory and limits of 0008 are kept."""
+    where: Path | str = tmp_path / "catalog.sqlite3"
+    if kind == "postgresql":
+        where = str(request.getfixturevalue("postgres_url"))
+    db = Database(Location.of(where), busy_timeout=5, read_only=False)
+    with db.write() as s:
+        alembic.upgrade(_config(s), "0008")
+        s.execute(
+            "INSERT INTO conversation_turns (chat_id, question, answer, asked_at)"
+            " VALUES (-100, 'Ferry?', 'Six a day.', 1800000000.5)"
+        )
+        s.execute("INSERT INTO question_log (user_id, asked_at) VALUES (7, 1800000000.5)")
+        s.execute("INSERT INTO telegram_sends (second, sent) VALUES (1800000000, 3)")
+    db.close()
+    catalog = Catalog(where)
+    try:
+        assert catalog.query("SELECT version_num FROM alembic_version") == [(HEAD,)]
+        assert catalog.query("SELECT chat_id, question, answer FROM conversation_turns") == [
+            (-100, "Ferry?", "Six a day.")
+        ]
+        assert catalog.query("SELECT user_id FROM question_log") == [(7,)]
+        assert catalog.query("SELECT second, sent FROM telegram_sends") == [(1800000000, 3)]
+        assert RateLimits(catalog).take_group_send("-100", 20) == 0.0
+        assert catalog.query("SELECT chat FROM group_sends") == [("-100",)]
+    finally:
+        catalog.close()
 
 
 def test_a_catalog_from_a_newer_articlebot_is_refused_in_one_line(tmp_path: Path) -> None:

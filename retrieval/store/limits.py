@@ -4,7 +4,11 @@ Each webhook replica used to count alone, so N replicas allowed N times the limi
 - the per-user question limit (`question_log`): at most `per_minute` questions in any
   sliding 60 seconds, one row per question allowed;
 - Telegram's per-token flood limit (`telegram_sends`): at most `per_second` messages in
-  each second of the database's clock, one counter row per second.
+  each second of the database's clock, one counter row per second;
+- Telegram's per-group flood limit (`group_sends`): at most `per_minute` messages to one
+  group in any sliding 60 seconds, one row per message sent. A sliding window, not a
+  counter per clock minute: a counter per minute would let 20 through at 0:59 and 20 more
+  at 1:00, twice the limit within two seconds.
 
 Times are the database's clock (`Statements.now`), shared by all processes; a test injects
 its own clock to move time instead of waiting.
@@ -25,7 +29,7 @@ SENDS_KEPT = 60
 
 
 class RateLimits:
-    """Reads and writes the `question_log` and `telegram_sends` tables."""
+    """Reads and writes the `question_log`, `telegram_sends` and `group_sends` tables."""
 
     def __init__(self, catalog: Catalog, clock: Callable[[], float] | None = None) -> None:
         """clock: None for the database's clock (tests pass one)."""
@@ -69,13 +73,37 @@ class RateLimits:
             ).first()
         return 0.0 if taken is not None else max(0.001, second + 1 - now)
 
+    def take_group_send(self, chat: str, per_minute: int) -> float:
+        """Take one of group `chat`'s `per_minute` sends in the last 60 seconds: 0.0 when
+        taken, else the seconds until the oldest of them leaves the window."""
+        with self.catalog.transaction() as conn:
+            conn.lock(f"sends to group {chat}")  # two replicas: one counts at a time
+            now = self._now(conn)
+            group = {"chat": chat}
+            conn.execute(
+                "DELETE FROM group_sends WHERE chat = :chat AND sent_at <= :since",
+                group | {"since": now - WINDOW},
+            )
+            sent = conn.rows(
+                "SELECT COUNT(*), MIN(sent_at) FROM group_sends WHERE chat = :chat", group
+            )[0]
+            if int(sent[0]) >= per_minute:
+                return max(0.001, float(sent[1]) + WINDOW - now)
+            conn.execute(
+                "INSERT INTO group_sends (chat, sent_at) VALUES (:chat, :now)",
+                group | {"now": now},
+            )
+            return 0.0
+
     def prune(self) -> None:
-        """Delete the questions older than the window and the old send counters."""
+        """Delete the questions and group sends older than the window and the old send
+        counters."""
         with self.catalog.transaction() as conn:
             now = self._now(conn)
             conn.execute(
                 "DELETE FROM question_log WHERE asked_at <= :since", {"since": now - WINDOW}
             )
+            conn.execute("DELETE FROM group_sends WHERE sent_at <= :since", {"since": now - WINDOW})
             conn.execute(
                 "DELETE FROM telegram_sends WHERE second < :since",
                 {"since": math.floor(now) - SENDS_KEPT},
