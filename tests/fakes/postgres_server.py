@@ -10,6 +10,7 @@ runs as the `postgres` account (or `nobody`), owning only its own directory.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import pwd
@@ -279,21 +280,34 @@ def start_postgres(
     raise PostgresUnavailable(f"no free port for postgres after 3 tries; see {root}")
 
 
-def _live_group_members(pgid: int) -> list[int]:
-    """Processes of the group that still run (zombies waiting for init are gone enough)."""
-    members = []
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started: PostgreSQL's backends, each its own session leader
+    (`InitPostmasterChild` calls setsid), so not reached through the postmaster's group."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone, or going: it was no child we could still see
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _still_running(pids: list[int]) -> list[int]:
+    """Those of `pids` that still run (zombies waiting for init are gone enough)."""
+    running = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
         except FileNotFoundError:
-            continue  # it exited while we looked
-        except OSError:  # still being torn down (ESRCH): look again
-            members.append(int(stat.parent.name))
             continue
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state != "Z":
-            members.append(int(stat.parent.name))
-    return members
+        except OSError:  # still being torn down (ESRCH): look again
+            running.append(pid)
+            continue
+        if state != "Z":
+            running.append(pid)
+    return running
 
 
 def _shared_memory_id(server: PostgresServer) -> int | None:
@@ -318,9 +332,13 @@ def stop_postgres(server: PostgresServer, *, kill: bool = False, timeout: float 
     postmaster is reaped and none of its processes is left."""
     pgid = server.process.pid  # the leader of its own group
     shmid = _shared_memory_id(server)
+    children = _children(server.process.pid) if server.process.poll() is None else []
     if server.process.poll() is None:
         if kill:
             os.killpg(pgid, signal.SIGKILL)
+            for child in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
         else:
             server.process.send_signal(signal.SIGINT)
     try:
@@ -329,7 +347,7 @@ def stop_postgres(server: PostgresServer, *, kill: bool = False, timeout: float 
         os.killpg(pgid, signal.SIGKILL)
         server.process.wait()
     deadline = time.monotonic() + 10
-    while left := _live_group_members(pgid):
+    while left := _still_running(children):
         if time.monotonic() > deadline:
             raise RuntimeError(f"PostgreSQL processes {left} still run 10 s after the stop")
         time.sleep(0.05)
