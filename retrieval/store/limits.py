@@ -24,6 +24,11 @@ from retrieval.store.database import Statements
 
 #: The question limit's window, in seconds.
 WINDOW = 60.0
+#: A sliding-window table: its name, the column it counts by and the event's time column
+#: (constants of this module, never input).
+_Window = tuple[str, str, str]
+_QUESTIONS: _Window = ("question_log", "user_id", "asked_at")
+_GROUP_SENDS: _Window = ("group_sends", "chat", "sent_at")
 #: Seconds of send counters kept (older ones are pruned).
 SENDS_KEPT = 60
 
@@ -42,22 +47,7 @@ class RateLimits:
     def allow_question(self, user_id: int, per_minute: int) -> bool:
         """Count one question by `user_id`; False (and not counted) when the user already
         asked `per_minute` in the last 60 seconds, on any process."""
-        with self.catalog.transaction() as conn:
-            conn.lock(f"questions of user {user_id}")  # two replicas: one counts at a time
-            now = self._now(conn)
-            user = {"user": user_id}
-            conn.execute(
-                "DELETE FROM question_log WHERE user_id = :user AND asked_at <= :since",
-                user | {"since": now - WINDOW},
-            )
-            asked = conn.scalar("SELECT COUNT(*) FROM question_log WHERE user_id = :user", user)
-            if int(asked) >= per_minute:
-                return False
-            conn.execute(
-                "INSERT INTO question_log (user_id, asked_at) VALUES (:user, :now)",
-                user | {"now": now},
-            )
-            return True
+        return self._take(_QUESTIONS, user_id, per_minute) == 0.0
 
     def take_send(self, per_second: int) -> float:
         """Take one of this second's `per_second` sends: 0.0 when taken, else the seconds
@@ -76,22 +66,27 @@ class RateLimits:
     def take_group_send(self, chat: str, per_minute: int) -> float:
         """Take one of group `chat`'s `per_minute` sends in the last 60 seconds: 0.0 when
         taken, else the seconds until the oldest of them leaves the window."""
+        return self._take(_GROUP_SENDS, chat, per_minute)
+
+    def _take(self, window: _Window, key: int | str, limit: int) -> float:
+        """Count one event of `key` in its sliding 60 seconds unless `limit` are already
+        there: 0.0 when counted, else the seconds until the oldest leaves the window."""
+        table, column, at = window
         with self.catalog.transaction() as conn:
-            conn.lock(f"sends to group {chat}")  # two replicas: one counts at a time
+            conn.lock(f"{table} of {key}")  # two replicas: one counts at a time
             now = self._now(conn)
-            group = {"chat": chat}
             conn.execute(
-                "DELETE FROM group_sends WHERE chat = :chat AND sent_at <= :since",
-                group | {"since": now - WINDOW},
+                f"DELETE FROM {table} WHERE {column} = :key AND {at} <= :since",
+                {"key": key, "since": now - WINDOW},
             )
-            sent = conn.rows(
-                "SELECT COUNT(*), MIN(sent_at) FROM group_sends WHERE chat = :chat", group
+            count, oldest = conn.rows(
+                f"SELECT COUNT(*), MIN({at}) FROM {table} WHERE {column} = :key", {"key": key}
             )[0]
-            if int(sent[0]) >= per_minute:
-                return max(0.001, float(sent[1]) + WINDOW - now)
+            if int(count) >= limit:
+                return max(0.001, float(oldest) + WINDOW - now)
             conn.execute(
-                "INSERT INTO group_sends (chat, sent_at) VALUES (:chat, :now)",
-                group | {"now": now},
+                f"INSERT INTO {table} ({column}, {at}) VALUES (:key, :now)",
+                {"key": key, "now": now},
             )
             return 0.0
 
