@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 
+from retrieval.search.scoring import stem_set
 from retrieval.store.lexical import analyze
 
 
@@ -161,7 +161,7 @@ class Question:
         words = analyze(item)
         if not words:
             return item.lower() in self.text.lower()
-        asked = _stem_set(self.text)
+        asked = stem_set(self.text)
         return 2 * sum(w in asked for w in words) >= len(words)
 
 
@@ -184,11 +184,6 @@ def read(text: str, known: Known | None = None, meaning: Meaning | None = None) 
         recent=_RECENT.search(text) is not None,
         timeline=timeline_topic(text.strip()),
     )
-
-
-@lru_cache(maxsize=256)
-def _stem_set(text: str) -> frozenset[str]:
-    return frozenset(analyze(text))
 
 
 def subject_phrase(text: str) -> str | None:

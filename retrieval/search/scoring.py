@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from retrieval.store.lexical import ChunkKey, LexicalIndex
 from retrieval.store.lexical import analyze as stems
@@ -23,6 +24,7 @@ __all__ = [
     "sentence_score",
     "shared_words",
     "shingles",
+    "stem_set",
     "stems",
 ]
 
@@ -99,12 +101,19 @@ def sentence_score(terms: QueryTerms, sentence: str, headline: str = "") -> floa
     present = set(sequence)
     score = sum(w for s, w in terms.weights.items() if s in present) / total
     if headline:
-        above = set(stems(headline)) - present
+        above = stem_set(headline) - present
         score += HEADLINE_WEIGHT * sum(w for s, w in terms.weights.items() if s in above) / total
     if terms.bigrams:
         shared = terms.bigrams & set(zip(sequence, sequence[1:], strict=False))
         score += BIGRAM_BONUS * len(shared) / len(terms.bigrams)
     return score
+
+
+@lru_cache(maxsize=1024)
+def stem_set(text: str) -> frozenset[str]:
+    """The text's stems as a set, cached: a headline is read under each of its sentences,
+    a question by each entity it is compared with."""
+    return frozenset(stems(text))
 
 
 _QUESTION_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
